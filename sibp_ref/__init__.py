@@ -1,0 +1,33 @@
+"""sibp_ref: semi-implicit back propagation (Liu & Zhang, 2023) beside BP, ProxBP and BCD.
+
+One code path for every array backend (NumPy, CuPy, ...) through the array API
+standard; see :mod:`sibp_ref.backend`.
+"""
+
+from .activations import ACTIVATIONS, get_activation
+from .backend import get_backend, to_numpy
+from .base import Method
+from .bp import BP
+from .losses import CrossEntropy, SquareLoss, get_loss, one_hot
+from .network import MLP, normal_init
+from .optimizers import SGD, Adam, Momentum
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "Adam",
+    "BP",
+    "CrossEntropy",
+    "MLP",
+    "Method",
+    "Momentum",
+    "SGD",
+    "SquareLoss",
+    "get_activation",
+    "get_backend",
+    "get_loss",
+    "normal_init",
+    "one_hot",
+    "to_numpy",
+]

@@ -1,0 +1,138 @@
+"""Update rules that consume gradients: SGD, SGD with (Nesterov) momentum, Adam.
+
+Pure functions in the style of ``jax.example_libraries.optimizers``: each rule
+has ``init(params) -> state`` and ``update(params, grads, state) -> (params,
+state)``. ``params`` and ``grads`` are flat lists of arrays (``None`` entries,
+a missing bias, are passed through). Conventions match ``torch.optim`` so the
+tests can hold them against it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from .base import check_nonnegative, check_positive
+
+__all__ = ["SGD", "Momentum", "Adam", "get_rule"]
+
+
+class SGD:
+    """θ ← θ − lr · g."""
+
+    def __init__(self, lr: float = 0.1, weight_decay: float = 0.0) -> None:
+        self.lr = check_positive("lr", lr)
+        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
+
+    def init(self, params: list) -> None:
+        return None
+
+    def update(self, params: list, grads: list, state: Any) -> tuple[list, Any]:
+        wd, lr = self.weight_decay, self.lr
+        new = [None if p is None else p - lr * (g + wd * p if wd else g)
+               for p, g in zip(params, grads, strict=True)]
+        return new, state
+
+
+class MomentumState(NamedTuple):
+    v: list  # velocity buffers, one per parameter
+
+
+class Momentum:
+    """Heavy-ball or Nesterov momentum, as ``torch.optim.SGD``:
+    ``v ← μ v + g``; ``θ ← θ − lr · v`` (or ``θ ← θ − lr (g + μ v)`` with Nesterov)."""
+
+    def __init__(self, lr: float = 0.1, momentum: float = 0.9, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
+        self.lr = check_positive("lr", lr)
+        self.mu = check_nonnegative("momentum", momentum)
+        if self.mu >= 1:
+            raise ValueError(f"momentum must be < 1, got {momentum!r}")
+        self.nesterov = bool(nesterov)
+        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
+
+    def init(self, params: list) -> MomentumState:
+        return MomentumState(v=[None for _ in params])  # torch: first v is g itself
+
+    def update(self, params, grads, state):
+        new_p, new_v = [], []
+        for p, g, v in zip(params, grads, state.v, strict=True):
+            if p is None:
+                new_p.append(None)
+                new_v.append(None)
+                continue
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            v = g if v is None else self.mu * v + g
+            step = g + self.mu * v if self.nesterov else v
+            new_p.append(p - self.lr * step)
+            new_v.append(v)
+        return new_p, MomentumState(v=new_v)
+
+
+class AdamState(NamedTuple):
+    t: int      # number of updates taken
+    m: list     # first-moment estimates
+    v: list     # second-moment estimates
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``:
+
+    .. math:: m ← β_1 m + (1−β_1) g,\\; v ← β_2 v + (1−β_2) g^2,\\;
+              θ ← θ − lr \\, \\hat m / (\\sqrt{\\hat v} + ε)
+    """
+
+    def __init__(self, lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        self.lr = check_positive("lr", lr)
+        for name, b in (("b1", b1), ("b2", b2)):
+            if not (0 <= b < 1):
+                raise ValueError(f"{name} must lie in [0, 1), got {b!r}")
+        self.b1, self.b2 = float(b1), float(b2)
+        self.eps = check_positive("eps", eps)
+        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
+
+    def init(self, params):
+        zeros = [None if p is None else p * 0 for p in params]
+        return AdamState(t=0, m=zeros, v=list(zeros))
+
+    def update(self, params, grads, state):
+        t = state.t + 1
+        c1 = 1.0 - self.b1**t  # bias corrections
+        c2 = 1.0 - self.b2**t
+        new_p, new_m, new_v = [], [], []
+        for p, g, m, v in zip(params, grads, state.m, state.v, strict=True):
+            if p is None:
+                new_p.append(None)
+                new_m.append(None)
+                new_v.append(None)
+                continue
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            m = self.b1 * m + (1.0 - self.b1) * g
+            v = self.b2 * v + (1.0 - self.b2) * (g * g)
+            xp = _ns(p)
+            denom = xp.sqrt(v) / math.sqrt(c2) + self.eps
+            new_p.append(p - (self.lr / c1) * (m / denom))
+            new_m.append(m)
+            new_v.append(v)
+        return new_p, AdamState(t=t, m=new_m, v=new_v)
+
+
+def _ns(x):
+    from .backend import namespace
+
+    return namespace(x)
+
+
+RULES = {"sgd": SGD, "momentum": Momentum, "nesterov": Momentum, "adam": Adam}
+
+
+def get_rule(name: str, **kwargs: Any):
+    """``"sgd"``, ``"momentum"``, ``"nesterov"`` (momentum with ``nesterov=True``) or ``"adam"``."""
+    if name not in RULES:
+        raise ValueError(f"unknown update rule {name!r}; choose one of {', '.join(RULES)}")
+    if name == "nesterov":
+        kwargs.setdefault("nesterov", True)
+    return RULES[name](**kwargs)
