@@ -245,7 +245,7 @@ class MLP:
         return grads, delta
 
     def gradient(self, params: Params, X: Any, Y: Any) -> list:
-        """``[(∂J/∂W_i, ∂J/∂b_i)]`` at ``params`` by (3.1)–(3.2); ``db`` is ``None`` without bias."""
+        """``[(∂J/∂W_i, ∂J/∂b_i)]`` at ``params`` by (3.1)–(3.2); ``db = None`` without bias."""
         self._check_inputs(params, X, Y)
         G, F = self.forward(params, X, check=False)
         return self.backward(params, G, F, Y)[0]
