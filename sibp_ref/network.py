@@ -50,8 +50,8 @@ def normal_init(
     stds = [float(std)] * L if isinstance(std, (int, float)) else [float(s) for s in std]
     if len(stds) != L:
         raise ValueError(f"std has {len(stds)} entries for {L} layers")
-    if any(s < 0 for s in stds):
-        raise ValueError(f"std must be non-negative, got {stds}")
+    if any(not (0 <= s < float("inf")) for s in stds):  # also rejects NaN
+        raise ValueError(f"std must be non-negative and finite, got {stds}")
     params = []
     for i in range(L):
         W = B.normal(
