@@ -16,6 +16,7 @@ and ``b`` is ``(sizes[i+1], 1)``.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -94,9 +95,9 @@ class MLP:
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")
         for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, int) or s < 1:
+            if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
                 raise ValueError(f"layer sizes must be positive integers, got {sizes}")
-        self.sizes = sizes
+        self.sizes = [int(s) for s in sizes]  # NumPy integers become plain ints
         self.sigma = get_activation(activation)
         self.loss_fn = get_loss(loss, loss_reduction)
         self.bias = bool(bias)

@@ -28,6 +28,11 @@ def test_non_positive_or_non_integer_sizes(sizes):
         MLP(sizes)
 
 
+def test_numpy_integer_sizes_are_accepted_as_ints():
+    net = MLP(np.array([3, 4, 2]))
+    assert net.sizes == [3, 4, 2] and all(type(s) is int for s in net.sizes)
+
+
 def test_too_few_sizes():
     with pytest.raises(ValueError, match="at least an input and an output size"):
         MLP([5])

@@ -133,6 +133,11 @@ def test_bad_hyper_parameters_are_clear_value_errors(cls, kwargs, msg):
         cls(**kwargs)
 
 
+def test_numpy_scalar_hyper_parameters_are_accepted():
+    assert SGD(lr=np.float32(0.5)).lr == 0.5
+    assert Momentum(lr=np.float64(0.1), momentum=np.float32(0.5)).mu == 0.5
+
+
 def test_unknown_rule_name_is_a_clear_value_error():
     with pytest.raises(ValueError, match="unknown update rule 'rmsprop'.*adam"):
         get_rule("rmsprop", lr=0.1)
