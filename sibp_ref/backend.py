@@ -121,7 +121,8 @@ def device_of(x: Any) -> Any:
 
 
 def asarray(x: Any, xp: ModuleType, dtype: Any = None, device: Any = None) -> Any:
-    """Move host data (NumPy array, list, scalar) onto backend ``xp``."""
+    """Move host data (NumPy array, list, scalar) onto backend ``xp`` (a namespace or name)."""
+    xp = get_backend(xp)
     dt = resolve_dtype(dtype, xp) if dtype is not None else None
     if backend_name(xp) == "array_api_strict" and isinstance(x, np.ndarray):
         x = x.tolist() if x.ndim == 0 else x  # strict accepts buffers; keep it simple
@@ -142,7 +143,7 @@ def normal(
     mean: float = 0.0,
     std: float = 1.0,
     seed: int | np.random.Generator | None = 0,
-    xp: ModuleType,
+    xp: ModuleType | str,
     dtype: Any = "float64",
     device: Any = None,
 ) -> Any:
@@ -160,7 +161,7 @@ def uniform(
     low: float = 0.0,
     high: float = 1.0,
     seed: int | np.random.Generator | None = 0,
-    xp: ModuleType,
+    xp: ModuleType | str,
     dtype: Any = "float64",
     device: Any = None,
 ) -> Any:

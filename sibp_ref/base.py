@@ -14,6 +14,7 @@ training loop, the command line and the tutorials treat them alike.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["Method", "check_positive", "check_nonnegative", "check_int", "per_layer"]
@@ -29,7 +30,8 @@ class Method(Protocol):
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    # numbers.Real also admits NumPy scalars such as np.float32(0.1) or np.int64(5)
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
 def check_positive(name: str, value: Any) -> float:
@@ -46,7 +48,7 @@ def check_nonnegative(name: str, value: Any) -> float:
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 

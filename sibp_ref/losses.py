@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .backend import namespace
+from .backend import device_of, namespace
 
 __all__ = ["Loss", "CrossEntropy", "SquareLoss", "get_loss", "one_hot", "log_softmax", "softmax"]
 
@@ -105,7 +105,7 @@ def one_hot(labels: Any, num_classes: int, *, dtype: Any = None) -> Any:
             f"labels must lie in [0, {num_classes - 1}], got range "
             f"[{int(xp.min(labels))}, {int(xp.max(labels))}]"
         )
-    classes = xp.arange(num_classes, dtype=labels.dtype)
+    classes = xp.arange(num_classes, dtype=labels.dtype, device=device_of(labels))
     if dtype is None:
         dtype = xp.float64
     return xp.astype(classes[:, None] == labels[None, :], dtype)

@@ -16,6 +16,7 @@ and ``b`` is ``(sizes[i+1], 1)``.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -50,12 +51,19 @@ def normal_init(
     stds = [float(std)] * L if isinstance(std, (int, float)) else [float(s) for s in std]
     if len(stds) != L:
         raise ValueError(f"std has {len(stds)} entries for {L} layers")
-    if any(s < 0 for s in stds):
-        raise ValueError(f"std must be non-negative, got {stds}")
+    if any(not (0 <= s < float("inf")) for s in stds):  # also rejects NaN
+        raise ValueError(f"std must be non-negative and finite, got {stds}")
     params = []
     for i in range(L):
-        W = B.normal((sizes[i + 1], sizes[i]), mean=mean, std=stds[i], seed=rng, xp=xp,
-                     dtype=dtype, device=device)
+        W = B.normal(
+            (sizes[i + 1], sizes[i]),
+            mean=mean,
+            std=stds[i],
+            seed=rng,
+            xp=xp,
+            dtype=dtype,
+            device=device,
+        )
         b = None
         if bias:
             bs = stds[i] if bias_std is None else float(bias_std)
@@ -87,16 +95,18 @@ class MLP:
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")
         for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, int) or s < 1:
+            if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
                 raise ValueError(f"layer sizes must be positive integers, got {sizes}")
-        self.sizes = sizes
+        self.sizes = [int(s) for s in sizes]  # NumPy integers become plain ints
         self.sigma = get_activation(activation)
         self.loss_fn = get_loss(loss, loss_reduction)
         self.bias = bool(bias)
 
     def __repr__(self) -> str:
-        return (f"MLP(sizes={self.sizes}, activation={self.sigma.name!r}, "
-                f"loss={self.loss_fn.name!r}, bias={self.bias})")
+        return (
+            f"MLP(sizes={self.sizes}, activation={self.sigma.name!r}, "
+            f"loss={self.loss_fn.name!r}, bias={self.bias})"
+        )
 
     @property
     def num_layers(self) -> int:
@@ -120,8 +130,17 @@ class MLP:
         device: Any = None,
     ) -> Params:
         """Parameters drawn from N(mean, std); see :func:`normal_init`."""
-        return normal_init(self.sizes, std=std, mean=mean, bias=self.bias, bias_std=bias_std,
-                           seed=seed, xp=xp, dtype=dtype, device=device)
+        return normal_init(
+            self.sizes,
+            std=std,
+            mean=mean,
+            bias=self.bias,
+            bias_std=bias_std,
+            seed=seed,
+            xp=xp,
+            dtype=dtype,
+            device=device,
+        )
 
     # ------------------------------------------------------------- checking
     def check_params(self, params: Params) -> None:
@@ -166,6 +185,15 @@ class MLP:
             if Y is not None and not B.is_finite(Y):
                 raise ValueError("Y contains NaN or infinite values")
 
+    def _check_inputs(self, params: Params, X: Any, Y: Any = None) -> None:
+        """``check_params`` and ``check_batch``, and that ``X`` has the weights' dtype
+        (NumPy would silently promote a float32 batch; other backends fail obscurely)."""
+        self.check_params(params)
+        self.check_batch(X, Y)
+        W = params[0][0]
+        if X.dtype != W.dtype:
+            raise TypeError(f"X has dtype {X.dtype} but the weights have dtype {W.dtype}")
+
     # -------------------------------------------------------------- forward
     def forward(self, params: Params, X: Any, *, check: bool = True) -> tuple[list, list]:
         """Forward pass (2.1): ``G[i+1] = W F[i] + b``, ``F[i+1] = σ(G[i+1])``.
@@ -173,8 +201,7 @@ class MLP:
         Returns ``(G, F)``, lists of length ``N``; ``F[0] = X`` and ``G[0] = None``.
         """
         if check:
-            self.check_params(params)
-            self.check_batch(X)
+            self._check_inputs(params, X)
         G: list = [None]
         F: list = [X]
         for i, (W, b) in enumerate(params):
@@ -191,8 +218,7 @@ class MLP:
 
     def loss(self, params: Params, X: Any, Y: Any) -> Any:
         """``J(Θ; X, Y) = L(F_N, Y)`` (2.2) as a 0-d array (mean over columns by default)."""
-        self.check_params(params)
-        self.check_batch(X, Y)
+        self._check_inputs(params, X, Y)
         return self.loss_fn.value(self.forward(params, X, check=False)[1][-1], Y)
 
     # ------------------------------------------------------------- backward
@@ -220,9 +246,8 @@ class MLP:
         return grads, delta
 
     def gradient(self, params: Params, X: Any, Y: Any) -> list:
-        """``[(∂J/∂W_i, ∂J/∂b_i)]`` at ``params`` by (3.1)–(3.2); ``db`` is ``None`` without bias."""
-        self.check_params(params)
-        self.check_batch(X, Y)
+        """``[(∂J/∂W_i, ∂J/∂b_i)]`` at ``params`` by (3.1)–(3.2); ``db = None`` without bias."""
+        self._check_inputs(params, X, Y)
         G, F = self.forward(params, X, check=False)
         return self.backward(params, G, F, Y)[0]
 
@@ -230,5 +255,11 @@ class MLP:
         """Fraction of columns whose arg-max output matches the arg-max of ``Y``."""
         xp = B.namespace(X)
         out = self.predict(params, X)
-        return float(xp.mean(xp.astype(xp.argmax(out, axis=0) == xp.argmax(Y, axis=0),
-                                      xp.float64 if out.dtype == xp.float64 else out.dtype)))
+        return float(
+            xp.mean(
+                xp.astype(
+                    xp.argmax(out, axis=0) == xp.argmax(Y, axis=0),
+                    xp.float64 if out.dtype == xp.float64 else out.dtype,
+                )
+            )
+        )

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from .backend import namespace, solve_spd
+from .base import check_int, check_nonnegative, check_positive
 
 __all__ = [
     "prox_ridge",
@@ -71,8 +72,7 @@ def prox_ridge(
     Woodbury form, ``"auto"`` the smaller. ``theta0_A`` (``θ^0 A``, e.g. the forward
     pass's ``G``) saves a matrix product in the dual form.
     """
-    if not lam > 0:
-        raise ValueError(f"lam must be > 0, got {lam!r}")
+    lam = check_positive("lam", lam)
     xp = namespace(A, T, theta0)
     d, n = A.shape
     if form == "auto":
@@ -103,8 +103,9 @@ def prox_ridge_cg(
 
     Nocedal & Wright, Algorithm 5.2, with the Frobenius inner product on matrices.
     """
-    if not lam > 0:
-        raise ValueError(f"lam must be > 0, got {lam!r}")
+    lam = check_positive("lam", lam)
+    iters = check_int("iters", iters, 1)
+    tol = check_nonnegative("tol", tol)
     xp = namespace(A, T, theta0)
 
     def apply_M(P):  # P ↦ P (2AAᵀ + I/λ) in two matrix products
@@ -112,7 +113,7 @@ def prox_ridge_cg(
 
     x = theta0 if x0 is None else x0
     rhs = 2.0 * (T @ A.T) + theta0 / lam
-    r = rhs - apply_M(x)            # residual (negative gradient of the quadratic)
+    r = rhs - apply_M(x)  # residual (negative gradient of the quadratic)
     p = r
     rr = xp.sum(r * r)
     stop = tol * tol * xp.sum(rhs * rhs) if tol > 0 else None
@@ -120,13 +121,22 @@ def prox_ridge_cg(
         if stop is not None and bool(rr <= stop):
             break
         Mp = apply_M(p)
-        alpha = rr / xp.sum(p * Mp)
+        # Once CG has converged exactly, r = p = 0 and both ratios are 0/0; take them
+        # as 0 (x stays put) without a host sync, so many iterations are always safe.
+        pMp = xp.sum(p * Mp)
+        alpha = _safe_ratio(xp, rr, pMp)
         x = x + alpha * p
         r = r - alpha * Mp
         rr_new = xp.sum(r * r)
-        p = r + (rr_new / rr) * p
+        p = r + _safe_ratio(xp, rr_new, rr) * p
         rr = rr_new
     return x
+
+
+def _safe_ratio(xp: Any, num: Any, den: Any) -> Any:
+    """``num / den`` for 0-d arrays, and 0 where ``den`` is 0 (no division by zero)."""
+    ok = den > 0
+    return xp.where(ok, num / xp.where(ok, den, xp.ones_like(den)), xp.zeros_like(num))
 
 
 def _dev(x: Any) -> Any:

@@ -1,0 +1,155 @@
+"""Proximal ridge solves ``argmin_θ ||θA − T||² + ||θ − θ^0||²/(2λ)`` (ProxBP, SIBP's linear
+layers): primal Cholesky == dual Woodbury == CG run long == a dense least-squares oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sibp_ref import backend as B
+from sibp_ref.ridge import (
+    prox_ridge,
+    prox_ridge_cg,
+    prox_ridge_objective,
+    split_bias,
+    with_ones,
+)
+
+
+def problem(m, d, n, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((d, n)), rng.standard_normal((m, n)), rng.standard_normal((m, d))
+
+
+def dense_oracle(A, T, theta0, lam):
+    """The same minimiser as one stacked least-squares problem, solved by ``lstsq`` (SVD):
+    ``min ||[Aᵀ; I/√(2λ)] θᵀ − [Tᵀ; θ0ᵀ/√(2λ)]||²`` — no normal equations involved."""
+    s = 1.0 / np.sqrt(2.0 * lam)
+    M = np.vstack([A.T, s * np.eye(A.shape[0])])
+    R = np.vstack([T.T, s * theta0.T])
+    return np.linalg.lstsq(M, R, rcond=None)[0].T
+
+
+@pytest.mark.parametrize("m, d, n", [(3, 5, 12), (3, 12, 5)])  # n > d and n < d (dual's case)
+@pytest.mark.parametrize("bias", [False, True])
+def test_primal_dual_cg_and_dense_solve_agree(xp, m, d, n, bias):
+    A, T, theta0 = problem(m, d, n)
+    lam = 0.37
+    Ax = B.asarray(A, xp)
+    if bias:  # θ = [W, b], A = [F; 1ᵀ]
+        Ax = with_ones(Ax)
+        A = np.vstack([A, np.ones((1, n))])
+        theta0 = np.hstack([theta0, np.ones((m, 1))])
+    Tx, t0x = B.asarray(T, xp), B.asarray(theta0, xp)
+    want = dense_oracle(A, T, theta0, lam)
+    for form in ("primal", "dual", "auto"):
+        got = B.to_numpy(prox_ridge(Ax, Tx, t0x, lam, form=form))
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-11, err_msg=form)
+    got = B.to_numpy(prox_ridge(Ax, Tx, t0x, lam, form="dual", theta0_A=t0x @ Ax))
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-11)
+    # CG on a (d+1)-dimensional quadratic: exact after d+1 steps; 100 steps must stay put
+    got = B.to_numpy(prox_ridge_cg(Ax, Tx, t0x, lam, iters=100))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10)
+    got = B.to_numpy(prox_ridge_cg(Ax, Tx, t0x, lam, iters=10_000, tol=1e-13))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10)
+
+
+def test_solution_satisfies_first_order_condition():
+    A, T, theta0 = problem(2, 6, 9, seed=1)
+    lam = 2.5
+    th = prox_ridge(A, T, theta0, lam)
+    grad = 2 * (th @ A - T) @ A.T + (th - theta0) / lam
+    assert np.max(np.abs(grad)) < 1e-10 * np.max(np.abs(2 * T @ A.T))
+
+
+def test_cg_objective_never_increases_and_reaches_the_minimum():
+    A, T, theta0 = problem(3, 8, 20, seed=2)
+    lam = 10.0
+    vals = [
+        float(prox_ridge_objective(prox_ridge_cg(A, T, theta0, lam, iters=k), A, T, theta0, lam))
+        for k in range(1, 12)
+    ]
+    start = float(prox_ridge_objective(theta0, A, T, theta0, lam))
+    best = float(prox_ridge_objective(prox_ridge(A, T, theta0, lam), A, T, theta0, lam))
+    assert vals[0] < start
+    assert all(b <= a * (1 + 1e-14) for a, b in zip(vals[:-1], vals[1:], strict=True))
+    assert vals[-1] == pytest.approx(best, rel=1e-12)
+
+
+def test_cg_warm_start_at_the_solution_stays_there():
+    A, T, theta0 = problem(2, 4, 7, seed=3)
+    exact = prox_ridge(A, T, theta0, 0.5)
+    got = prox_ridge_cg(A, T, theta0, 0.5, iters=5, x0=exact)
+    np.testing.assert_allclose(got, exact, rtol=1e-12, atol=1e-13)
+
+
+@given(
+    m=st.integers(1, 3),
+    d=st.integers(1, 6),
+    n=st.integers(1, 6),
+    lam=st.floats(1e-2, 1e2),
+    seed=st.integers(0, 10_000),
+)
+def test_property_primal_equals_dual(m, d, n, lam, seed):
+    A, T, theta0 = problem(m, d, n, seed)
+    p = prox_ridge(A, T, theta0, lam, form="primal")
+    np.testing.assert_allclose(
+        prox_ridge(A, T, theta0, lam, form="dual"),
+        p,
+        rtol=1e-8,
+        atol=1e-9 * (1 + np.max(np.abs(p))),
+    )
+
+
+def test_with_ones_and_split_bias_round_trip(xp):
+    rng = np.random.default_rng(4)
+    W, b, F = rng.standard_normal((3, 4)), rng.standard_normal((3, 1)), rng.standard_normal((4, 5))
+    theta = B.asarray(np.hstack([W, b]), xp)
+    np.testing.assert_allclose(
+        B.to_numpy(theta @ with_ones(B.asarray(F, xp))), W @ F + b, rtol=1e-14
+    )
+    W2, b2 = split_bias(theta)
+    np.testing.assert_array_equal(B.to_numpy(W2), W)
+    np.testing.assert_array_equal(B.to_numpy(b2), b)
+
+
+def test_float32_solves_are_float32(xp):
+    A, T, theta0 = (B.asarray(a, xp, dtype="float32") for a in problem(2, 5, 4))
+    for th in (
+        prox_ridge(A, T, theta0, 1.0, form="primal"),
+        prox_ridge(A, T, theta0, 1.0, form="dual"),
+        prox_ridge_cg(A, T, theta0, 1.0, iters=3),
+    ):
+        assert th.dtype == xp.float32
+
+
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        ({"lam": 0.0}, "lam must be a finite number > 0"),
+        ({"lam": -1.0}, "lam must be"),
+        ({"lam": float("nan")}, "lam must be"),
+        ({"lam": 1.0, "form": "qr"}, "form must be 'auto', 'primal' or 'dual'"),
+    ],
+)
+def test_prox_ridge_bad_arguments(kwargs, msg):
+    A, T, theta0 = problem(2, 3, 4)
+    with pytest.raises(ValueError, match=msg):
+        prox_ridge(A, T, theta0, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        ({"lam": 0.0}, "lam must be"),
+        ({"lam": 1.0, "iters": 0}, "iters must be an integer >= 1"),
+        ({"lam": 1.0, "iters": 2.5}, "iters must be an integer"),
+        ({"lam": 1.0, "tol": -1e-3}, "tol must be a finite number >= 0"),
+    ],
+)
+def test_prox_ridge_cg_bad_arguments(kwargs, msg):
+    A, T, theta0 = problem(2, 3, 4)
+    with pytest.raises(ValueError, match=msg):
+        prox_ridge_cg(A, T, theta0, **kwargs)
