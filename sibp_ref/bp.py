@@ -43,8 +43,8 @@ class BP:
 
     def step(self, net, params, state: BPState, X, Y):
         net.check_batch(X, Y, finite=False)
-        G, F = net.forward(params, X, check=False)      # (2.1)
-        grads, _ = net.backward(params, G, F, Y)       # (3.1)-(3.2)
+        G, F = net.forward(params, X, check=False)  # (2.1)
+        grads, _ = net.backward(params, G, F, Y)  # (3.1)-(3.2)
         flat, rs = self.rule.update(_flatten(params), _flatten(grads), state.rule_state)
         return _unflatten(flat), BPState(rule_state=rs)
 

@@ -29,8 +29,10 @@ class SGD:
 
     def update(self, params: list, grads: list, state: Any) -> tuple[list, Any]:
         wd, lr = self.weight_decay, self.lr
-        new = [None if p is None else p - lr * (g + wd * p if wd else g)
-               for p, g in zip(params, grads, strict=True)]
+        new = [
+            None if p is None else p - lr * (g + wd * p if wd else g)
+            for p, g in zip(params, grads, strict=True)
+        ]
         return new, state
 
 
@@ -42,8 +44,13 @@ class Momentum:
     """Heavy-ball or Nesterov momentum, as ``torch.optim.SGD``:
     ``v ← μ v + g``; ``θ ← θ − lr · v`` (or ``θ ← θ − lr (g + μ v)`` with Nesterov)."""
 
-    def __init__(self, lr: float = 0.1, momentum: float = 0.9, nesterov: bool = False,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        lr: float = 0.1,
+        momentum: float = 0.9,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
         self.lr = check_positive("lr", lr)
         self.mu = check_nonnegative("momentum", momentum)
         if self.mu >= 1:
@@ -71,9 +78,9 @@ class Momentum:
 
 
 class AdamState(NamedTuple):
-    t: int      # number of updates taken
-    m: list     # first-moment estimates
-    v: list     # second-moment estimates
+    t: int  # number of updates taken
+    m: list  # first-moment estimates
+    v: list  # second-moment estimates
 
 
 class Adam:
@@ -83,8 +90,14 @@ class Adam:
               θ ← θ − lr \\, \\hat m / (\\sqrt{\\hat v} + ε)
     """
 
-    def __init__(self, lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         self.lr = check_positive("lr", lr)
         for name, b in (("b1", b1), ("b2", b2)):
             if not (0 <= b < 1):

@@ -20,7 +20,10 @@ from hypothesis import HealthCheck, settings
 from sibp_ref import backend as B
 
 settings.register_profile(
-    "ci", derandomize=True, deadline=None, max_examples=25,
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=25,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
@@ -58,6 +61,8 @@ def data_dir() -> Path:
     """Where MNIST / Fashion-MNIST live (``SIBP_REF_DATA``); skips when absent."""
     d = os.environ.get("SIBP_REF_DATA")
     if not d or not Path(d).is_dir():
-        pytest.skip("real data not available: set SIBP_REF_DATA to a folder holding "
-                    "mnist/ and fashion-mnist/ IDX files (CI points it at ../shared/data)")
+        pytest.skip(
+            "real data not available: set SIBP_REF_DATA to a folder holding "
+            "mnist/ and fashion-mnist/ IDX files (CI points it at ../shared/data)"
+        )
     return Path(d)
