@@ -44,9 +44,11 @@ Differences from the authors' code, and the choices made here:
 - the code updates ``W`` and ``b`` of a layer each from the *old* other one (a Jacobi
   pair, which need not decrease ``𝓛``); here ``(W, b)`` is one block, solved jointly
   (bias inside the ridge problem), so the descent property holds exactly;
-- the code's two-variable form of §3.3 (``F_i`` only, penalty γ) eliminates ``U_i``;
-  with ``U_i = W_iF_{i−1} + b_i`` exactly (ρ → ∞) our merit function becomes §3.3's
-  ``J_BCD`` with the loss ``½||F_N − Y||²``;
+- the paper's §3.3 writes the two-variable form (``F_i`` only, penalty γ, proximal
+  ``1/(2λ_i)`` on ``W_i`` and ``F_i``), but its experiments ran the three-variable code
+  written here. Eliminating ``U_i = W_iV_{i−1} + b_i`` exactly (ρ → ∞) turns our merit
+  function into §3.3's ``J_BCD = ½||F_N − Y||² + γ/2 Σ ||F_{i+1} − σ(W_iF_i + b_i)||²``
+  (with ``V_i = F_{i+1}`` in the paper's numbering); α plays the role of ``1/λ_i``;
 - only the square loss is supported, as in the code; ``J`` reported next to ``𝓛`` is the
   network's own loss (``net.loss``, a mean unless the net says ``"sum"``).
 
