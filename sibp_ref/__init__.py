@@ -7,21 +7,25 @@ standard; see :mod:`sibp_ref.backend`.
 from .activations import ACTIVATIONS, get_activation
 from .backend import get_backend, to_numpy
 from .base import Method
+from .bcd import BCD
 from .bp import BP
 from .losses import CrossEntropy, SquareLoss, get_loss, one_hot
 from .network import MLP, normal_init
 from .optimizers import SGD, Adam, Momentum
+from .proxbp import ProxBP
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
     "Adam",
+    "BCD",
     "BP",
     "CrossEntropy",
     "MLP",
     "Method",
     "Momentum",
+    "ProxBP",
     "SGD",
     "SquareLoss",
     "get_activation",
