@@ -81,6 +81,13 @@ def parse_args(argv=None):
         help="BLAS and torch threads (default: all cores; on a shared machine "
         "--threads 1 gives steadier numbers)",
     )
+    p.add_argument(
+        "--malloc",
+        choices=["default", "tuned"],
+        default="default",
+        help="'tuned': mallopt() so that freed weight-sized temporaries stay in the "
+        "heap instead of going back to the kernel (see the README)",
+    )
     p.add_argument("--data", choices=["generated", "mnist"], default="generated")
     p.add_argument(
         "--data-dir", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
@@ -108,6 +115,29 @@ ARGS = parse_args()
 if ARGS.threads:  # must happen before NumPy / torch load their thread pools
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(ARGS.threads)
+
+
+def tune_malloc():
+    """Keep freed memory in glibc's heap: no mmap() for blocks under 32 MiB, no trimming.
+
+    With glibc's defaults a weight-sized temporary (1–2 MB) is mmap()ed and munmap()ed, or the
+    heap top is trimmed after two of them are freed, so the next one page-faults all its pages
+    again: ~670 faults, ~1.4 ms, for ``W - lr * dW`` on 600×600 float32 in this VM, against
+    ~80 µs once the memory is reused. Returns True when mallopt() accepted both settings.
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 * 2**20)) and bool(
+        libc.mallopt(M_TRIM_THRESHOLD, 2**30)
+    )
+
+
+MALLOC_TUNED = tune_malloc() if ARGS.malloc == "tuned" else False
 
 import numpy as np  # noqa: E402
 
@@ -262,12 +292,10 @@ def timed(fn, reps, sync):
 
 
 def gemm_rates(be, sizes, n, repeats):
-    """float32 GEMM GFLOP/s on each product shape of a BP step and on a large square.
-    Returns the per-shape rates and the 'product floor' of a BP step: the time of its
-    products run alone, back to back."""
+    """float32 GEMM GFLOP/s on each product shape of a BP step, each alone (informative;
+    the square rate and the product floor used in the table are timed interleaved)."""
     rng = np.random.default_rng(1)
-    out = {"shapes": [], "square": None}
-    floor = 0.0
+    out = {"shapes": []}
     for i in range(len(sizes) - 1):
         m, d = sizes[i + 1], sizes[i]
         W = be.put(rng.random((m, d), dtype=np.float32))
@@ -278,10 +306,9 @@ def gemm_rates(be, sizes, n, repeats):
             cases.append(("W.T@dG", lambda W=W, dG=dG: W.T @ dG))
         for label, fn in cases:
             fn()
-            reps = max(3, int(2e8 // (2 * m * d * n)))
-            t = statistics.median(timed(fn, reps, be.sync) for _ in range(repeats))
             fl = 2 * m * d * n
-            floor += t
+            reps = max(3, int(5e7 // fl))
+            t = statistics.median(timed(fn, reps, be.sync) for _ in range(repeats))
             out["shapes"].append(
                 {
                     "layer": i,
@@ -291,61 +318,80 @@ def gemm_rates(be, sizes, n, repeats):
                     "gflops": fl / t / 1e9,
                 }
             )
-    s = 2048 if be.name == "cupy" else 1024
-    A = be.put(rng.random((s, s), dtype=np.float32))
-    t = statistics.median(timed(lambda: A @ A, 3, be.sync) for _ in range(repeats))
-    out["square"] = {"size": s, "seconds": t, "gflops": 2 * s**3 / t / 1e9}
-    out["bp_product_floor_s"] = floor
+        if i >= 2:  # the deep net's middle layers repeat the same shapes
+            break
     return out
 
 
 # ---------------------------------------------------------------------- timing runs
-def time_methods(be, net, keys, X, Y, params0, args, nbatches):
-    """Median seconds per step of each method; methods interleaved in every repeat."""
-    xp = be.xp
-    methods, results = {}, {}
-    for key in keys:
-        m, src = make_method(key)
-        results[key] = {"source": src}
-        if m is not None:
-            methods[key] = m
-    Xd = [be.put(X[k]) for k in range(min(len(X), nbatches + args.warmup))]
-    Yd = [be.put(Y[k]) for k in range(len(Xd))]
-    per_step = {k: [] for k in methods}
-    for r in range(args.repeats):
-        for key, m in methods.items():
-            params = [
-                (xp.asarray(W, copy=True), None if b is None else xp.asarray(b, copy=True))
-                for W, b in params0
-            ]
-            try:
-                state = m.init(net, params)
-                for k in range(args.warmup):
-                    params, state = m.step(net, params, state, Xd[k], Yd[k])
-                be.sync()
-                t = time.perf_counter()
-                for k in range(args.warmup, args.warmup + nbatches):
-                    params, state = m.step(net, params, state, Xd[k], Yd[k])
-                be.sync()
-                per_step[key].append((time.perf_counter() - t) / nbatches)
-            except Exception as exc:  # a method still being written must not stop the run
-                results[key]["error"] = f"{type(exc).__name__}: {exc}"
-                per_step[key] = []
-        methods = {k: m for k, m in methods.items() if "error" not in results[k]}
-        print(
-            f"  repeat {r + 1}/{args.repeats}: "
-            + ", ".join(f"{k} {1e3 * v[-1]:.2f} ms" for k, v in per_step.items() if v),
-            flush=True,
+# A runner is a callable ``run(nb) -> seconds per step`` (after its own warm-up). All the
+# runners of a network are called in turn inside every repeat, so each repeat gives a
+# ratio measured under the same machine load; the tables report medians of those ratios.
+
+
+def copy_params(xp, params0):
+    return [
+        (xp.asarray(W, copy=True), None if b is None else xp.asarray(b, copy=True))
+        for W, b in params0
+    ]
+
+
+def method_runner(be, net, method, params0, Xd, Yd, warmup):
+    def run(nb):
+        params = copy_params(be.xp, params0)
+        state = method.init(net, params)
+        for k in range(warmup):
+            params, state = method.step(net, params, state, Xd[k], Yd[k])
+        be.sync()
+        t = time.perf_counter()
+        for k in range(warmup, warmup + nb):
+            params, state = method.step(net, params, state, Xd[k], Yd[k])
+        be.sync()
+        return (time.perf_counter() - t) / nb
+
+    return run
+
+
+def floor_runner(be, sizes, n):
+    """BP's matrix products alone, back to back, on matrices of the step's shapes:
+    ``W F`` for every layer, ``dG Fᵀ`` for every layer, ``Wᵀ dG`` for all but the first.
+    The time a BP step would take if everything else were free."""
+    rng = np.random.default_rng(1)
+    mats = []
+    for i in range(len(sizes) - 1):
+        m, d = sizes[i + 1], sizes[i]
+        mats.append(
+            tuple(be.put(rng.random(shape, dtype=np.float32)) for shape in ((m, d), (d, n), (m, n)))
         )
-    for key, v in per_step.items():
-        if v:
-            results[key].update(step_s=statistics.median(v), step_all_s=v)
-    return results
+
+    def once():
+        for i, (W, F, dG) in enumerate(mats):
+            W @ F
+            dG @ F.T
+            if i > 0:
+                W.T @ dG
+
+    def run(nb):
+        once()
+        return timed(once, nb, be.sync)
+
+    return run
 
 
-def time_torch(sizes, X, Y, params0, args, nbatches, device="cpu"):
+def square_runner(be, size):
+    A = be.put(np.random.default_rng(2).random((size, size), dtype=np.float32))
+
+    def run(nb):
+        A @ A
+        return timed(lambda: A @ A, 3, be.sync)  # seconds per product
+
+    return run
+
+
+def torch_runner(sizes, X, Y, params0, args, nb_max, device="cpu"):
     """Plain SGD on the same net in PyTorch: samples as rows (PyTorch's own layout),
-    ``x @ Wᵀ + b`` by ``torch.nn.functional.linear``, mean cross-entropy, ``torch.optim.SGD``."""
+    ``x Wᵀ + b`` by ``torch.nn.functional.linear``, ReLU, mean cross-entropy,
+    ``torch.optim.SGD``; same initial weights, same batches, same thread count."""
     import torch
 
     if args.threads:
@@ -353,20 +399,17 @@ def time_torch(sizes, X, Y, params0, args, nbatches, device="cpu"):
     dev = torch.device(device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     Xt = [
-        torch.from_numpy(np.ascontiguousarray(X[k].T)).to(dev)
-        for k in range(nbatches + args.warmup)
+        torch.from_numpy(np.ascontiguousarray(X[k].T)).to(dev) for k in range(nb_max + args.warmup)
     ]
     yt = [torch.from_numpy(np.argmax(Y[k], axis=0)).to(dev) for k in range(len(Xt))]
-    times = []
-    for _ in range(args.repeats):
-        ps = []
-        for W, b in params0:
-            ps.append(torch.tensor(B.to_numpy(W), device=dev, requires_grad=True))
-            ps.append(torch.tensor(B.to_numpy(b)[:, 0], device=dev, requires_grad=True))
-        opt = torch.optim.SGD(ps, lr=0.1)
-        L = len(ps) // 2
+    host = [(B.to_numpy(W), B.to_numpy(b)[:, 0]) for W, b in params0]
+    L = len(host)
 
-        def step(x, y, ps=ps, opt=opt, L=L):
+    def run(nb):
+        ps = [torch.tensor(a, device=dev, requires_grad=True) for pair in host for a in pair]
+        opt = torch.optim.SGD(ps, lr=0.1)
+
+        def step(x, y):
             h = x
             for i in range(L):
                 h = torch.nn.functional.linear(h, ps[2 * i], ps[2 * i + 1])
@@ -381,17 +424,38 @@ def time_torch(sizes, X, Y, params0, args, nbatches, device="cpu"):
             step(Xt[k], yt[k])
         sync()
         t = time.perf_counter()
-        for k in range(args.warmup, args.warmup + nbatches):
+        for k in range(args.warmup, args.warmup + nb):
             step(Xt[k], yt[k])
         sync()
-        times.append((time.perf_counter() - t) / nbatches)
-    return {
-        "step_s": statistics.median(times),
-        "step_all_s": times,
-        "threads": torch.get_num_threads(),
-        "device": device,
-        "version": torch.__version__,
-    }
+        return (time.perf_counter() - t) / nb
+
+    info = {"threads": torch.get_num_threads(), "device": device, "version": torch.__version__}
+    return run, info
+
+
+def run_interleaved(runners, repeats, nb):
+    """Call every runner once per repeat, in turn; a runner that raises is dropped."""
+    times = {k: [] for k in runners}
+    errors = {}
+    for r in range(repeats):
+        for key, run in list(runners.items()):
+            try:
+                times[key].append(run(nb))
+            except Exception as exc:  # a method still being written must not stop the run
+                errors[key] = f"{type(exc).__name__}: {exc}"
+                del runners[key]
+                times[key] = []
+        print(
+            f"  repeat {r + 1}/{repeats}: "
+            + ", ".join(f"{k} {1e3 * v[-1]:.2f} ms" for k, v in times.items() if v),
+            flush=True,
+        )
+    return times, errors
+
+
+def median_ratio(a, b):
+    """Median over repeats of ``a[r] / b[r]`` (both measured in the same repeat)."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
 def child_memory(args):
@@ -450,6 +514,7 @@ def machine_info(be, threads):
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "threads": threads,
+        "malloc_tuned": MALLOC_TUNED,
         "backend": be.name,
         "sibp_ref": sibp_ref.__version__,
     }
@@ -475,48 +540,41 @@ def machine_info(be, threads):
 
 def fmt_table(res, net_key):
     r = res["nets"][net_key]
-    g = r["gemm"]
+    g, mach = r["gemm"], res["machine"]
     lines = [
         f"\n## {net_key}: {'-'.join(map(str, r['sizes']))}, batch {res['settings']['batch']}, "
-        f"float32, {res['machine']['backend']}, {res['machine']['threads']} thread(s)",
-        f"GEMM rate: large square {g['square']['gflops']:.1f} GFLOP/s; network shapes "
-        + ", ".join(f"L{s['layer']} {s['product']} {s['gflops']:.1f}" for s in g["shapes"][:6]),
-        f"epoch = step time x {r['steps_per_epoch']} steps (timed {r['timed_batches']} "
-        f"batches x {res['settings']['repeats']} repeats, median)",
+        f"float32, {mach['backend']}, {mach['threads']} thread(s), "
+        f"malloc {'tuned' if mach['malloc_tuned'] else 'default'}",
+        f"float32 GEMM, {g['square_size']}² square: {g['square_gflops']:.1f} GFLOP/s; "
+        f"BP's products alone: {g['floor_gflops']:.1f} GFLOP/s; per shape: "
+        + ", ".join(f"L{s['layer']} {s['product']} {s['gflops']:.0f}" for s in g["shapes"][:6]),
+        f"epoch = step time x {r['steps_per_epoch']} steps (timed {r['timed_batches']} batches "
+        f"x {res['settings']['repeats']} repeats; medians; ratios are medians of per-repeat "
+        "ratios)",
         "| method | step ms | epoch s | / BP | target | GFLOP/step | GFLOP/s | % square | "
-        "% shapes |",
+        "% BP products |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    bp = r["methods"].get("bp", {}).get("step_s")
-    shape_rate = r["bp_flops"] / g["bp_product_floor_s"] / 1e9
     for key, m in r["methods"].items():
         if "step_s" not in m:
-            lines.append(f"| {key} | skipped: {m.get('error', m['source'])[:70]} |||||||||")
+            why = m.get("error", m["source"])[:80]
+            lines.append(f"| {key} | skipped: {why} | | | | | | | |")
             continue
-        t = m["step_s"]
-        gf = m["flops"] / t / 1e9
-        ratio = f"{t / bp:.2f}" if bp else "-"
         tgt = f"<= {TARGETS[key]}" if key in TARGETS else ""
         lines.append(
-            f"| {key} | {1e3 * t:.2f} | {t * r['steps_per_epoch']:.2f} | {ratio} | {tgt} "
-            f"| {m['flops'] / 1e9:.3f} | {gf:.1f} | {100 * gf / g['square']['gflops']:.0f}"
-            f" | {100 * gf / shape_rate:.0f} |"
+            f"| {key} | {1e3 * m['step_s']:.2f} | {m['step_s'] * r['steps_per_epoch']:.2f} "
+            f"| {m['over_bp']:.2f} | {tgt} | {m['flops'] / 1e9:.3f} | {m['gflops']:.1f} "
+            f"| {100 * m['of_square']:.0f} | {100 * m['of_floor']:.0f} |"
         )
-    if "torch" in r:
-        tt = r["torch"]["step_s"]
+    if "torch" in r and "step_s" in r["torch"]:
+        t = r["torch"]
         lines.append(
-            f"| torch SGD ({r['torch']['device']}) | {1e3 * tt:.2f} | "
-            f"{tt * r['steps_per_epoch']:.2f} | {tt / bp:.2f} | | "
-            f"{r['bp_flops'] / 1e9:.3f} | {r['bp_flops'] / tt / 1e9:.1f} | "
-            f"{100 * r['bp_flops'] / tt / 1e9 / g['square']['gflops']:.0f} | |"
+            f"| torch SGD ({t['device']}) | {1e3 * t['step_s']:.2f} "
+            f"| {t['step_s'] * r['steps_per_epoch']:.2f} | {t['over_bp']:.2f} | | "
+            f"{t['flops'] / 1e9:.3f} | {t['gflops']:.1f} | {100 * t['of_square']:.0f} "
+            f"| {100 * t['of_floor']:.0f} |"
         )
-        lines.append(f"BP / PyTorch = {bp / tt:.3f} (target <= 1.15)")
-    lines.append(
-        f"BP product floor (its products alone): {1e3 * g['bp_product_floor_s']:.2f} ms "
-        f"= {100 * g['bp_product_floor_s'] / bp:.0f}% of the BP step"
-        if bp
-        else ""
-    )
+        lines.append(f"BP / PyTorch = {1 / t['over_bp']:.3f} (target <= 1.15)")
     return "\n".join(lines)
 
 
@@ -540,7 +598,7 @@ def main(args):
         nb = args.batches or (
             (20 if nk == "table2" else 4) if args.quick else (100 if nk == "table2" else 20)
         )
-        print(f"[{nk}] {sizes}: data, GEMM rates ...", flush=True)
+        print(f"[{nk}] {sizes}: data, GEMM rates per shape ...", flush=True)
         X, Y = make_data(
             sizes,
             (nb + args.warmup) * args.batch,
@@ -550,24 +608,61 @@ def main(args):
         )
         net = MLP(sizes)
         params0 = net.init(seed=0, std=0.05, dtype="float32", xp=be.xp)
+        Xd = [be.put(X[k]) for k in range(X.shape[0])]
+        Yd = [be.put(Y[k]) for k in range(Y.shape[0])]
+        bp_flops = flops_per_step("bp", sizes, args.batch)
         r = {
             "sizes": sizes,
             "timed_batches": nb,
             "steps_per_epoch": args.samples // args.batch,
-            "gemm": gemm_rates(be, sizes, args.batch, args.repeats),
-            "bp_flops": flops_per_step("bp", sizes, args.batch),
+            "gemm": gemm_rates(be, sizes, args.batch, 3),
+            "bp_flops": bp_flops,
+            "methods": {},
         }
-        print(f"[{nk}] timing {', '.join(keys)} ...", flush=True)
-        r["methods"] = time_methods(be, net, keys, X, Y, params0, args, nb)
-        for key, m in r["methods"].items():
-            m["flops"] = flops_per_step(key, sizes, args.batch)
+        runners = {}
+        for key in keys:
+            m, src = make_method(key)
+            r["methods"][key] = {"source": src}
+            if m is not None:
+                runners[key] = method_runner(be, net, m, params0, Xd, Yd, args.warmup)
         if not args.no_torch:
             try:
-                r["torch"] = time_torch(
+                runners["torch"], tinfo = torch_runner(
                     sizes, X, Y, params0, args, nb, "cuda" if be.name == "cupy" else "cpu"
                 )
+                r["torch"] = tinfo
             except ImportError as exc:
-                r["torch_error"] = str(exc)
+                r["torch"] = {"error": str(exc)}
+        square = 2048 if be.name == "cupy" else 1024
+        runners["_floor"] = floor_runner(be, sizes, args.batch)
+        runners["_square"] = square_runner(be, square)
+        print(f"[{nk}] timing {', '.join(runners)} interleaved ...", flush=True)
+        times, errors = run_interleaved(runners, args.repeats, nb)
+        sq, fl = times["_square"], times["_floor"]
+        r["gemm"].update(
+            square_size=square,
+            square_gflops=2 * square**3 / statistics.median(sq) / 1e9,
+            floor_s=statistics.median(fl),
+            floor_gflops=bp_flops / statistics.median(fl) / 1e9,
+        )
+        entries = dict(r["methods"])
+        if "torch" in r and "error" not in r["torch"]:
+            entries["torch"] = r["torch"]
+        for key, e in entries.items():
+            e["flops"] = bp_flops if key == "torch" else flops_per_step(key, sizes, args.batch)
+            if key in errors:
+                e["error"] = errors[key]
+            v = times.get(key)
+            if not v or "bp" not in times or not times["bp"]:
+                continue
+            e.update(
+                step_s=statistics.median(v), step_all_s=v, over_bp=median_ratio(v, times["bp"])
+            )
+            e["gflops"] = e["flops"] / e["step_s"] / 1e9
+            e["of_square"] = statistics.median(
+                (e["flops"] / t) / (2 * square**3 / q) for t, q in zip(v, sq, strict=True)
+            )
+            e["of_floor"] = median_ratio(fl, v) * e["flops"] / bp_flops
         res["nets"][nk] = r
         print(fmt_table(res, nk), flush=True)
     if not args.no_memory:
@@ -588,6 +683,7 @@ def main(args):
         ]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
+        cmd += ["--malloc", args.malloc]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         mem = json.loads(out.strip().splitlines()[-1])
         need = mem["data_bytes"] + mem["param_bytes"]
