@@ -551,6 +551,7 @@ def fmt_table(res, net_key):
         f"epoch = step time x {r['steps_per_epoch']} steps (timed {r['timed_batches']} batches "
         f"x {res['settings']['repeats']} repeats; medians; ratios are medians of per-repeat "
         "ratios)",
+        "",
         "| method | step ms | epoch s | / BP | target | GFLOP/step | GFLOP/s | % square | "
         "% BP products |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -574,7 +575,7 @@ def fmt_table(res, net_key):
             f"{t['flops'] / 1e9:.3f} | {t['gflops']:.1f} | {100 * t['of_square']:.0f} "
             f"| {100 * t['of_floor']:.0f} |"
         )
-        lines.append(f"BP / PyTorch = {1 / t['over_bp']:.3f} (target <= 1.15)")
+        lines.append(f"\nBP / PyTorch = {1 / t['over_bp']:.3f} (target <= 1.15)")
     return "\n".join(lines)
 
 
