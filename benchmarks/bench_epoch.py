@@ -168,7 +168,9 @@ def make_data(sizes, n_samples, batch, *, source="generated", data_dir=None, see
         with gzip.open(os.path.join(data_dir, "mnist", "train-labels-idx1-ubyte.gz")) as f:
             lab = np.frombuffer(f.read(), np.uint8, offset=8)
         reps = -(-nb * batch // img.shape[0])
-        img, lab = np.tile(img, (reps, 1))[: nb * batch], np.tile(lab, reps)[: nb * batch]
+        if reps > 1:  # more samples than MNIST has: repeat it
+            img, lab = np.tile(img, (reps, 1)), np.tile(lab, reps)
+        img, lab = img[: nb * batch], lab[: nb * batch]
         X = np.empty((nb, d, batch), np.float32)
         for k in range(nb):
             X[k] = img[k * batch : (k + 1) * batch].T / np.float32(255)
