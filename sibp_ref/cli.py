@@ -67,6 +67,9 @@ def _common(p: argparse.ArgumentParser, *, compare: bool) -> None:
     g.add_argument("--hidden", type=_ints, default=None,
                    help="hidden layer sizes, e.g. 500 or 600,600 (default: 64,64 on "
                         "synthetic, 500 otherwise)")
+    g.add_argument("--sizes", type=_ints, default=None,
+                   help="all layer sizes instead of --hidden, e.g. 784,500,10 (checked "
+                        "against the data)")
     g.add_argument("--activation", default="relu")
     g.add_argument("--init-std", type=float, default=0.05,
                    help="weights and biases ~ N(0, s), s a standard deviation (default 0.05)")
@@ -128,9 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ------------------------------------------------------------------ helpers
 def _hyper(args, method: str) -> dict:
-    from .methods import method_spec
-
-    from .methods import _accepted
+    from .methods import _accepted, method_spec
 
     spec = method_spec(method)
     out = {}
@@ -182,6 +183,7 @@ def _configs(args, methods: list[str]) -> list:
         cfgs.append(RunConfig(
             method=spec.name, hyper=_hyper(args, spec.name), dataset=args.dataset,
             n_train=args.n_train, subset=args.subset, hidden=tuple(hidden),
+            sizes=None if args.sizes is None else tuple(args.sizes),
             activation=args.activation, init_std=args.init_std, epochs=epochs,
             batch_size=args.batch_size, sampling=args.sampling, full_batch_n=args.bcd_n,
             seed=args.seed, backend=args.backend, dtype=args.dtype, data_dir=args.data_dir,

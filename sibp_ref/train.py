@@ -62,6 +62,7 @@ class History:
     records: list = field(default_factory=list)
     status: str = "running"
     params: Any = None
+    reason: str | None = None
 
     @property
     def diverged(self) -> bool:
@@ -85,7 +86,7 @@ def read_log(path: str | os.PathLike) -> History:
     """A :class:`History` from a JSON-lines log (a cut-off last line is ignored)."""
     settings: dict = {}
     records: list = []
-    status = "running"
+    status, reason = "running", None
     with open(path, encoding="utf-8") as f:
         for line in f:
             try:
@@ -99,7 +100,8 @@ def read_log(path: str | os.PathLike) -> History:
                 records.append(ev)
             elif kind == "end":
                 status = ev.get("status", "finished")
-    return History(settings=settings, records=records, status=status)
+                reason = ev.get("reason")
+    return History(settings=settings, records=records, status=status, reason=reason)
 
 
 def environment(xp: Any) -> dict:
@@ -193,7 +195,8 @@ def evaluate(net, params, X, Y, *, chunk: int = 10000, grad: bool = False) -> di
     mean = getattr(net.loss_fn, "reduction", "mean") == "mean"
     loss = correct = gW = None
     for s in range(0, n, chunk):
-        Xc, Yc = X[:, s:s + chunk], Y[:, s:s + chunk]
+        e = min(s + chunk, n)  # the standard leaves out-of-range slice ends unspecified
+        Xc, Yc = X[:, s:e], Y[:, s:e]
         w = Xc.shape[1] / n if mean else 1.0  # chunk means → mean over all
         G, F = net.forward(params, Xc, check=False)
         lc = net.loss_fn.value(F[-1], Yc) * w
@@ -321,9 +324,9 @@ def train(
             rec["dw"] = dw
         return rec
 
-    def finish(status: str) -> History:
-        hist.status, hist.params = status, params
-        logf.write("end", status=status, epochs_done=len(hist.records) - 1)
+    def finish(status: str, reason: str | None = None) -> History:
+        hist.status, hist.params, hist.reason = status, params, reason
+        logf.write("end", status=status, epochs_done=len(hist.records) - 1, reason=reason)
         logf.close()
         bar.close()
         return hist
@@ -337,59 +340,63 @@ def train(
 
     state = method.init(net, params)
     k, elapsed = 0, 0.0
-    if not record(measure(0, 0, 0.0, None)):
-        return finish("diverged")
-    for epoch in range(1, epochs + 1):
+
+    def run_epoch(epoch: int) -> dict:
+        nonlocal params, state, k, elapsed
         W1_old = params[0][0]
-        dws: list = []
+        dws: Any = []
         t0 = time.perf_counter()
         if full_batch:
             batches: Iterable = ((X, Y) for _ in range(steps))
-        elif sampling == "shuffle":
+        elif sampling == "shuffle":  # one gather per epoch, then contiguous slices
             perm = B.asarray(rng.permutation(n), xp, device=dev)
             Xp, Yp = xp.take(X, perm, axis=1), xp.take(Y, perm, axis=1)
-            batches = ((Xp[:, s:s + batch_size], Yp[:, s:s + batch_size])
+            batches = ((Xp[:, s:min(s + batch_size, n)], Yp[:, s:min(s + batch_size, n)])
                        for s in range(0, n, batch_size))
-        else:
+        else:  # with replacement, as the authors' code
             batches = ((xp.take(X, i, axis=1), xp.take(Y, i, axis=1)) for i in (
                 B.asarray(rng.integers(0, n, batch_size), xp, device=dev)
                 for _ in range(steps)))
-        try:
-            for j, (Xb, Yb) in enumerate(batches):
-                W1_prev = params[0][0]
-                params, state = method.step(net, params, state, Xb, Yb)
-                k += 1
-                if track_dw == "step":
-                    dws.append(B.to_float(xp.linalg.vector_norm(params[0][0] - W1_prev)))
-                bar.update(epoch, j + 1, steps)
-        except Exception:
-            # a step that fails on non-finite parameters is a divergence, not a bug
-            if _is_finite_params(params):
-                logf.close()
-                bar.close()
-                raise
-            elapsed += time.perf_counter() - t0
-            record({"epoch": epoch, "step": k, "time": elapsed, "train_loss": math.nan,
-                    "train_acc": math.nan})
-            if raise_on_divergence:
-                finish("diverged")
-                raise DivergedError(f"{run_settings['method']}: non-finite parameters in "
-                                    f"epoch {epoch}") from None
-            return finish("diverged")
+        for j, (Xb, Yb) in enumerate(batches):
+            W1_prev = params[0][0]
+            params, state = method.step(net, params, state, Xb, Yb)
+            k += 1
+            if track_dw == "step":  # a host read-back per step: only when asked
+                dws.append(B.to_float(xp.linalg.vector_norm(params[0][0] - W1_prev)))
+            bar.update(epoch, j + 1, steps)
         _sync(params)
         elapsed += time.perf_counter() - t0
         if track_dw == "epoch":
             dws = B.to_float(xp.linalg.vector_norm(params[0][0] - W1_old))
-        rec = measure(epoch, k, elapsed, dws if track_dw else None)
+        return measure(epoch, k, elapsed, dws if track_dw else None)
+
+    def diverged(why: str) -> History:
+        finish("diverged", why)
+        if raise_on_divergence:
+            raise DivergedError(f"{run_settings['method']}: {why}")
+        return hist
+
+    if not record(measure(0, 0, 0.0, None)):
+        return diverged("the initial training loss is not finite")
+    for epoch in range(1, epochs + 1):
+        try:
+            rec = run_epoch(epoch)
+        except Exception as exc:
+            # overflow, or a solver failing on non-finite parameters: the run diverged;
+            # anything else on finite parameters is a bug and is raised
+            if not (isinstance(exc, (ArithmeticError, RuntimeWarning))
+                    or not _is_finite_params(params)):
+                logf.close()
+                bar.close()
+                raise
+            record({"epoch": epoch, "step": k, "time": elapsed, "train_loss": math.nan,
+                    "train_acc": math.nan})
+            return diverged(f"epoch {epoch}: {type(exc).__name__}: {exc}")
         ok = record(rec)
         bar.update(epoch, steps, steps, f"loss {rec['train_loss']:.4g} "
                    f"acc {rec.get('test_acc', rec['train_acc']):.3f}", force=True)
         if not ok:
-            if raise_on_divergence:
-                finish("diverged")
-                raise DivergedError(f"{run_settings['method']}: the training loss is "
-                                    f"{rec['train_loss']} after epoch {epoch}")
-            return finish("diverged")
+            return diverged(f"training loss {rec['train_loss']} after epoch {epoch}")
     return finish("finished")
 
 
@@ -399,6 +406,7 @@ class RunConfig:
     """One run described by plain values, so that it can be logged, compared and resumed.
 
     ``hidden`` are the hidden layer sizes; input and output sizes come from the data.
+    ``sizes``, when given, are all the layer sizes and must match the data.
     ``loss=None`` uses the method's required loss (square for BCD) or cross-entropy.
     """
 
@@ -408,6 +416,7 @@ class RunConfig:
     n_train: int | None = None
     subset: str = "first"
     hidden: Sequence[int] = (64, 64)
+    sizes: Sequence[int] | None = None
     activation: str = "relu"
     loss: str | None = None
     init_std: float = 0.05
@@ -427,6 +436,7 @@ class RunConfig:
 
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
+        d["sizes"] = None if self.sizes is None else list(self.sizes)
         d["hyper"] = hyper_of(self.method, **self.hyper)
         d.pop("data_dir")  # where the files are does not change the run
         return d
@@ -466,8 +476,15 @@ def run_config(cfg: RunConfig, *, log=None, progress=None, data: Dataset | None 
     loss = cfg.loss or spec.loss or "cross_entropy"
     if spec.loss and loss != spec.loss:
         raise ValueError(f"method {spec.name!r} needs loss {spec.loss!r}, got {loss!r}")
-    net = MLP([ds.n_features, *cfg.hidden, ds.num_classes], activation=cfg.activation,
-              loss=loss)
+    sizes = [ds.n_features, *cfg.hidden, ds.num_classes]
+    if cfg.sizes is not None:
+        if (cfg.sizes[0], cfg.sizes[-1]) != (ds.n_features, ds.num_classes):
+            raise ValueError(
+                f"sizes {list(cfg.sizes)} do not match {cfg.dataset}: it has {ds.n_features} "
+                f"features and {ds.num_classes} classes, so the sizes must start with "
+                f"{ds.n_features} and end with {ds.num_classes}")
+        sizes = list(cfg.sizes)
+    net = MLP(sizes, activation=cfg.activation, loss=loss)
     params = net.init(seed=cfg.seed, std=cfg.init_std, xp=xp, dtype=cfg.dtype,
                       device=B.device_of(ds.X_train))
     return train(net, method, params, ds, epochs=cfg.epochs, batch_size=cfg.batch_size,
