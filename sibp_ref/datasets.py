@@ -124,8 +124,9 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if len(data) < 4:
         raise DataError(f"{name}: too short for an IDX header ({len(data)} bytes)")
     if data[0] != 0 or data[1] != 0:
-        raise DataError(f"{name}: not an IDX file (magic number starts {data[:2].hex()}, "
-                        "expected 0000)")
+        raise DataError(
+            f"{name}: not an IDX file (magic number starts {data[:2].hex()}, expected 0000)"
+        )
     if data[2] not in _IDX_TYPES:
         raise DataError(f"{name}: unknown IDX type code 0x{data[2]:02x}")
     ndim = data[3]
@@ -139,8 +140,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     want = head + int(np.prod(dims, dtype=object)) * dt.itemsize
     if len(data) != want:
         what = "truncated" if len(data) < want else "has trailing bytes"
-        raise DataError(f"{name}: {what}: {len(data)} bytes, the header {dims} "
-                        f"implies {want}")
+        raise DataError(f"{name}: {what}: {len(data)} bytes, the header {dims} implies {want}")
     return np.frombuffer(data, dtype=dt, offset=head).reshape(dims).astype(dt.newbyteorder("="))
 
 
@@ -212,15 +212,19 @@ def _find_file(d: Path, stem: str) -> Path | None:
 
 def _missing_message(name: str, dirs: Sequence[Path], need: str) -> str:
     where = ", ".join(str(d) for d in dirs)
-    how = (f"pass --data-dir DIR (data_dir=...), set {ENV_VAR}=DIR, or copy the files into "
-           f"{cache_dir() / name}")
+    how = (
+        f"pass --data-dir DIR (data_dir=...), set {ENV_VAR}=DIR, or copy the files into "
+        f"{cache_dir() / name}"
+    )
     if name in MIRRORS:
         how += f", or download them with `sibp-ref fetch {name}` (fetch(...) / download=True)"
     if name == "fashion-mnist":
         how += ", or apt install dataset-fashion-mnist"
     if name == "cifar10":
-        how += (" (the binary version, cifar-10-binary.tar.gz from "
-                "https://www.cs.toronto.edu/~kriz/cifar.html, unpacked)")
+        how += (
+            " (the binary version, cifar-10-binary.tar.gz from "
+            "https://www.cs.toronto.edu/~kriz/cifar.html, unpacked)"
+        )
     return f"data set {name!r} not found: looked for {need} in {where}; {how}"
 
 
@@ -230,8 +234,9 @@ def _locate_idx(name: str, data_dir) -> dict[str, Path]:
         files = {k: _find_file(d, stem) for k, stem in IDX_FILES.items()}
         if all(files.values()):
             return files  # type: ignore[return-value]
-    raise DataError(_missing_message(name, dirs, "the four IDX files (train-images-idx3-ubyte"
-                                     "[.gz], ...)"))
+    raise DataError(
+        _missing_message(name, dirs, "the four IDX files (train-images-idx3-ubyte[.gz], ...)")
+    )
 
 
 # ------------------------------------------------------------------ the data set
@@ -267,8 +272,10 @@ class Dataset:
         return int(self.X_test.shape[1])
 
     def __repr__(self) -> str:
-        return (f"Dataset({self.name!r}, d={self.n_features}, classes={self.num_classes}, "
-                f"train={self.n_train}, test={self.n_test})")
+        return (
+            f"Dataset({self.name!r}, d={self.n_features}, classes={self.num_classes}, "
+            f"train={self.n_train}, test={self.n_test})"
+        )
 
     def subset(self, n: int, *, mode: str = "first", seed: int = 0) -> Dataset:
         """The first (``mode="first"``) or a random (``"random"``, with ``seed``) ``n``
@@ -276,8 +283,10 @@ class Dataset:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"subset size must be a positive integer, got {n!r}")
         if n > self.n_train:
-            raise ValueError(f"subset of {n} samples asked from {self.name!r}, which has "
-                             f"only {self.n_train} training samples")
+            raise ValueError(
+                f"subset of {n} samples asked from {self.name!r}, which has "
+                f"only {self.n_train} training samples"
+            )
         if mode == "first":
             X, Y = self.X_train[:, :n], self.Y_train[:, :n]
         elif mode == "random":
@@ -288,8 +297,12 @@ class Dataset:
             Y = xp.take(self.Y_train, idx, axis=1)
         else:
             raise ValueError(f"subset mode must be 'first' or 'random', got {mode!r}")
-        info = dict(self.info, subset=n, subset_mode=mode,
-                    **({"subset_seed": seed} if mode == "random" else {}))
+        info = dict(
+            self.info,
+            subset=n,
+            subset_mode=mode,
+            **({"subset_seed": seed} if mode == "random" else {}),
+        )
         return replace(self, X_train=X, Y_train=Y, info=info)
 
 
@@ -298,26 +311,47 @@ def _one_hot_np(labels: np.ndarray, C: int) -> np.ndarray:
 
 
 def from_numpy(
-    name: str, X_train, y_train, X_test, y_test, *, num_classes: int | None = None,
-    xp: ModuleType | str = "numpy", dtype: Any = "float32", device: Any = None,
+    name: str,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    *,
+    num_classes: int | None = None,
+    xp: ModuleType | str = "numpy",
+    dtype: Any = "float32",
+    device: Any = None,
     info: dict | None = None,
+    scale: float = 1.0,
 ) -> Dataset:
     """A :class:`Dataset` from host arrays with samples as **rows** and integer labels.
 
-    Features are flattened per sample and transposed to columns; labels become one-hot.
+    Features are flattened per sample, multiplied by ``scale`` (``1/255`` for pixels) in
+    the target precision, and transposed to columns; labels become one-hot.
     """
     xp = B.get_backend(xp)
     y_train = np.asarray(y_train).astype(np.int64)
     y_test = np.asarray(y_test).astype(np.int64)
     C = int(num_classes or max(y_train.max(initial=0), y_test.max(initial=0)) + 1)
 
+    host = np.float32 if str(dtype).endswith("float32") else np.float64
+
     def put(a):
         return B.asarray(np.ascontiguousarray(a), xp, dtype=dtype, device=device)
 
-    Xtr = np.asarray(X_train).reshape(len(y_train), -1).T
-    Xte = np.asarray(X_test).reshape(len(y_test), -1).T
-    return Dataset(name, put(Xtr), put(_one_hot_np(y_train, C)), put(Xte),
-                   put(_one_hot_np(y_test, C)), dict(info or {}))
+    def features(a, n):  # in the target precision: MNIST in float64 would take 376 MB
+        a = np.asarray(a).reshape(n, -1).astype(host)
+        return (a * host(scale) if scale != 1.0 else a).T
+
+    Xtr, Xte = features(X_train, len(y_train)), features(X_test, len(y_test))
+    return Dataset(
+        name,
+        put(Xtr),
+        put(_one_hot_np(y_train, C)),
+        put(Xte),
+        put(_one_hot_np(y_test, C)),
+        dict(info or {}),
+    )
 
 
 # ------------------------------------------------------------------ MNIST & co.
@@ -343,45 +377,74 @@ def load_mnist_arrays(
         im, lb = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         p_im, p_lb = files[f"{split}_images"], files[f"{split}_labels"]
         if im.ndim != 3 or im.shape[1:] != (28, 28) or im.dtype != np.uint8:
-            raise DataError(f"{p_im}: expected uint8 images of shape (n, 28, 28), got "
-                            f"{im.dtype} {im.shape}")
+            raise DataError(
+                f"{p_im}: expected uint8 images of shape (n, 28, 28), got {im.dtype} {im.shape}"
+            )
         if lb.ndim != 1 or lb.dtype != np.uint8:
             raise DataError(f"{p_lb}: expected a 1-d uint8 label file, got {lb.dtype} {lb.shape}")
         if len(lb) != len(im):
             raise DataError(f"{p_lb}: {len(lb)} labels for the {len(im)} images of {p_im}")
         if len(lb) and lb.max() > 9:
             raise DataError(f"{p_lb}: label {int(lb.max())} outside 0-9")
-    return (arrays["train_images"], arrays["train_labels"], arrays["test_images"],
-            arrays["test_labels"], files)
+    return (
+        arrays["train_images"],
+        arrays["train_labels"],
+        arrays["test_images"],
+        arrays["test_labels"],
+        files,
+    )
 
 
 def load_mnist(
-    name: str = "mnist", data_dir=None, *, xp: ModuleType | str = "numpy",
-    dtype: Any = "float32", device: Any = None, download: bool = False, verify: bool = True,
+    name: str = "mnist",
+    data_dir=None,
+    *,
+    xp: ModuleType | str = "numpy",
+    dtype: Any = "float32",
+    device: Any = None,
+    download: bool = False,
+    verify: bool = True,
 ) -> Dataset:
     """MNIST or Fashion-MNIST as a :class:`Dataset`: ``X`` is ``(784, n)`` in ``[0, 1]``."""
-    Xtr, ytr, Xte, yte, files = load_mnist_arrays(name, data_dir, download=download,
-                                                  verify=verify)
+    Xtr, ytr, Xte, yte, files = load_mnist_arrays(name, data_dir, download=download, verify=verify)
     info = {"source": str(files["train_images"].parent), "verified_sha256": verify}
-    return from_numpy(name, Xtr / 255.0, ytr, Xte / 255.0, yte, num_classes=10, xp=xp,
-                      dtype=dtype, device=device, info=info)
+    return from_numpy(
+        name,
+        Xtr,
+        ytr,
+        Xte,
+        yte,
+        num_classes=10,
+        xp=xp,
+        dtype=dtype,
+        device=device,
+        info=info,
+        scale=1 / 255,
+    )
 
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     data = _read_bytes(path)
     if len(data) == 0 or len(data) % CIFAR_RECORD:
-        raise DataError(f"{path}: {len(data)} bytes is not a whole number of CIFAR-10 "
-                        f"records of {CIFAR_RECORD} bytes (truncated or not a CIFAR-10 batch)")
+        raise DataError(
+            f"{path}: {len(data)} bytes is not a whole number of CIFAR-10 "
+            f"records of {CIFAR_RECORD} bytes (truncated or not a CIFAR-10 batch)"
+        )
     rec = np.frombuffer(data, dtype=np.uint8).reshape(-1, CIFAR_RECORD)
     labels = rec[:, 0]
     if labels.max() > 9:
-        raise DataError(f"{path}: label byte {int(labels.max())} outside 0-9 "
-                        "(not the binary version of CIFAR-10?)")
+        raise DataError(
+            f"{path}: label byte {int(labels.max())} outside 0-9 "
+            "(not the binary version of CIFAR-10?)"
+        )
     return rec[:, 1:], labels
 
 
 def load_cifar10(
-    data_dir=None, *, xp: ModuleType | str = "numpy", dtype: Any = "float32",
+    data_dir=None,
+    *,
+    xp: ModuleType | str = "numpy",
+    dtype: Any = "float32",
     device: Any = None,
 ) -> Dataset:
     """CIFAR-10 from its binary batches: ``X`` is ``(3072, n)`` in ``[0, 1]``, channel-major
@@ -393,23 +456,44 @@ def load_cifar10(
         if all(train) and all(test):
             break
     else:
-        raise DataError(_missing_message("cifar10", dirs, f"{', '.join(CIFAR_TRAIN)}, "
-                                         f"{CIFAR_TEST[0]}"))
+        raise DataError(
+            _missing_message("cifar10", dirs, f"{', '.join(CIFAR_TRAIN)}, {CIFAR_TEST[0]}")
+        )
     tr = [_read_cifar_batch(p) for p in train]
     te = [_read_cifar_batch(p) for p in test]
-    Xtr = np.concatenate([a for a, _ in tr]) / 255.0
+    Xtr = np.concatenate([a for a, _ in tr])
     ytr = np.concatenate([b for _, b in tr])
-    Xte = np.concatenate([a for a, _ in te]) / 255.0
+    Xte = np.concatenate([a for a, _ in te])
     yte = np.concatenate([b for _, b in te])
-    return from_numpy("cifar10", Xtr, ytr, Xte, yte, num_classes=10, xp=xp, dtype=dtype,
-                      device=device, info={"source": str(d)})
+    return from_numpy(
+        "cifar10",
+        Xtr,
+        ytr,
+        Xte,
+        yte,
+        num_classes=10,
+        xp=xp,
+        dtype=dtype,
+        device=device,
+        info={"source": str(d)},
+        scale=1 / 255,
+    )
 
 
 # ------------------------------------------------------------------ generated data
 def make_synthetic(
-    n_train: int = 4000, n_test: int = 2000, *, d: int = 32, num_classes: int = 10,
-    clusters_per_class: int = 3, informative: int = 10, spread: float = 1.0,
-    seed: int = 0, xp: ModuleType | str = "numpy", dtype: Any = "float32", device: Any = None,
+    n_train: int = 4000,
+    n_test: int = 2000,
+    *,
+    d: int = 32,
+    num_classes: int = 10,
+    clusters_per_class: int = 3,
+    informative: int = 10,
+    spread: float = 1.0,
+    seed: int = 0,
+    xp: ModuleType | str = "numpy",
+    dtype: Any = "float32",
+    device: Any = None,
 ) -> Dataset:
     """A generated classification problem that needs no download.
 
@@ -420,9 +504,14 @@ def make_synthetic(
     embeds them in ``d`` dimensions with a little noise in the rest; features are then scaled
     to ``[0, 1]`` with the training split's range, like pixels.
     """
-    for nm, v in (("n_train", n_train), ("n_test", n_test), ("d", d),
-                  ("num_classes", num_classes), ("clusters_per_class", clusters_per_class),
-                  ("informative", informative)):
+    for nm, v in (
+        ("n_train", n_train),
+        ("n_test", n_test),
+        ("d", d),
+        ("num_classes", num_classes),
+        ("clusters_per_class", clusters_per_class),
+        ("informative", informative),
+    ):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{nm} must be a positive integer, got {v!r}")
     if informative > d:
@@ -444,17 +533,36 @@ def make_synthetic(
     lo, hi = Xtr.min(axis=0), Xtr.max(axis=0)
     scale = np.where(hi > lo, hi - lo, 1.0)
     Xtr, Xte = (Xtr - lo) / scale, (Xte - lo) / scale
-    info = {"generator": "make_synthetic", "seed": seed, "d": d,
-            "clusters_per_class": clusters_per_class, "informative": informative,
-            "spread": spread}
-    return from_numpy("synthetic", Xtr, ytr, Xte, yte, num_classes=num_classes, xp=xp,
-                      dtype=dtype, device=device, info=info)
+    info = {
+        "generator": "make_synthetic",
+        "seed": seed,
+        "d": d,
+        "clusters_per_class": clusters_per_class,
+        "informative": informative,
+        "spread": spread,
+    }
+    return from_numpy(
+        "synthetic",
+        Xtr,
+        ytr,
+        Xte,
+        yte,
+        num_classes=num_classes,
+        xp=xp,
+        dtype=dtype,
+        device=device,
+        info=info,
+    )
 
 
 # ------------------------------------------------------------------ download
 def fetch(
-    name: str, dest: str | os.PathLike | None = None, *, mirrors: Sequence[str] | None = None,
-    timeout: float = 60.0, checksums: dict[str, str] | None = None,
+    name: str,
+    dest: str | os.PathLike | None = None,
+    *,
+    mirrors: Sequence[str] | None = None,
+    timeout: float = 60.0,
+    checksums: dict[str, str] | None = None,
 ) -> Path:
     """Download MNIST or Fashion-MNIST into ``dest`` (default: the cache, ``name/`` in it).
 
@@ -470,8 +578,9 @@ def fetch(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"cannot create {out} ({exc.strerror or exc}); pass another "
-                        "folder (--data-dir)") from exc
+        raise DataError(
+            f"cannot create {out} ({exc.strerror or exc}); pass another folder (--data-dir)"
+        ) from exc
     urls = list(mirrors) if mirrors is not None else MIRRORS[name]
     for stem, sha in (checksums or KNOWN_SHA256[name]).items():
         target = out / (stem + ".gz")
@@ -508,15 +617,24 @@ def fetch(
 
 # ------------------------------------------------------------------ by name
 def load_dataset(
-    name: str, *, data_dir=None, xp: ModuleType | str = "numpy", dtype: Any = "float32",
-    device: Any = None, n_train: int | None = None, subset: str = "first", seed: int = 0,
-    download: bool = False, **synthetic_kwargs: Any,
+    name: str,
+    *,
+    data_dir=None,
+    xp: ModuleType | str = "numpy",
+    dtype: Any = "float32",
+    device: Any = None,
+    n_train: int | None = None,
+    subset: str = "first",
+    seed: int = 0,
+    download: bool = False,
+    **synthetic_kwargs: Any,
 ) -> Dataset:
     """A data set by name (``synthetic``, ``mnist``, ``fashion-mnist``, ``cifar10``),
     optionally cut to ``n_train`` training samples (first or random, with ``seed``)."""
     key = str(name).lower().replace("_", "-")
     key = {"fashion": "fashion-mnist", "fmnist": "fashion-mnist", "cifar-10": "cifar10"}.get(
-        key, key)
+        key, key
+    )
     if key == "synthetic":
         kw = dict(synthetic_kwargs)
         if n_train is not None:

@@ -30,8 +30,14 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MethodSpec", "MethodUnavailable", "METHODS", "make_method", "method_names",
-           "method_spec"]
+__all__ = [
+    "MethodSpec",
+    "MethodUnavailable",
+    "METHODS",
+    "make_method",
+    "method_names",
+    "method_spec",
+]
 
 
 class MethodUnavailable(ImportError):
@@ -69,17 +75,36 @@ class MethodSpec:
 
 METHODS: dict[str, MethodSpec] = {
     "sgd": MethodSpec("sgd", "sibp_ref.bp", "BP", {"lr": 0.1}, ("sgd",), label="SGD"),
-    "momentum": MethodSpec("momentum", "sibp_ref.bp", "BP", {"lr": 0.01, "momentum": 0.9},
-                           ("momentum",), label="Momentum"),
-    "nesterov": MethodSpec("nesterov", "sibp_ref.bp", "BP", {"lr": 0.01, "momentum": 0.9},
-                           ("nesterov",), label="Nesterov"),
+    "momentum": MethodSpec(
+        "momentum",
+        "sibp_ref.bp",
+        "BP",
+        {"lr": 0.01, "momentum": 0.9},
+        ("momentum",),
+        label="Momentum",
+    ),
+    "nesterov": MethodSpec(
+        "nesterov",
+        "sibp_ref.bp",
+        "BP",
+        {"lr": 0.01, "momentum": 0.9},
+        ("nesterov",),
+        label="Nesterov",
+    ),
     "adam": MethodSpec("adam", "sibp_ref.bp", "BP", {"lr": 1e-3}, ("adam",), label="Adam"),
-    "proxbp": MethodSpec("proxbp", "sibp_ref.proxbp", "ProxBP", {"eta": 1.0, "lam": 0.5},
-                         label="ProxBP"),
-    "bcd": MethodSpec("bcd", "sibp_ref.bcd", "BCD", {"gamma": 1.0, "rho": 1.0, "alpha": 1.0},
-                      full_batch=True, loss="square", label="BCD"),
-    "sibp": MethodSpec("sibp", "sibp_ref.sibp", "SIBP", {"eta": 10.0, "lam": 0.5},
-                       label="SIBP"),
+    "proxbp": MethodSpec(
+        "proxbp", "sibp_ref.proxbp", "ProxBP", {"eta": 1.0, "lam": 0.5}, label="ProxBP"
+    ),
+    "bcd": MethodSpec(
+        "bcd",
+        "sibp_ref.bcd",
+        "BCD",
+        {"gamma": 1.0, "rho": 1.0, "alpha": 1.0},
+        full_batch=True,
+        loss="square",
+        label="BCD",
+    ),
+    "sibp": MethodSpec("sibp", "sibp_ref.sibp", "SIBP", {"eta": 10.0, "lam": 0.5}, label="SIBP"),
 }
 
 
@@ -98,8 +123,11 @@ def method_spec(name: str) -> MethodSpec:
 
 def _accepted(cls: type) -> tuple[set[str], bool]:
     sig = inspect.signature(cls.__init__)
-    names = {p.name for p in sig.parameters.values()
-             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"}
+    names = {
+        p.name
+        for p in sig.parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+    }
     varkw = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
     return names, varkw
 
@@ -123,8 +151,10 @@ def make_method(name: str, **hyper: Any) -> Any:
         varkw = False
     unknown = sorted(k for k in hyper if k not in names)
     if unknown and not varkw:
-        raise ValueError(f"method {spec.name!r} does not take {', '.join(unknown)}; "
-                         f"it takes {', '.join(sorted(names))}")
+        raise ValueError(
+            f"method {spec.name!r} does not take {', '.join(unknown)}; "
+            f"it takes {', '.join(sorted(names))}"
+        )
     kwargs = {**spec.defaults, **hyper}
     return cls(*spec.args, **kwargs)
 

@@ -14,8 +14,15 @@ import numpy as np
 
 __all__ = ["plot_compare", "method_label"]
 
-COLORS = {"sgd": "#7f7f7f", "momentum": "#8c564b", "nesterov": "#bcbd22", "adam": "#1f77b4",
-          "proxbp": "#2ca02c", "bcd": "#9467bd", "sibp": "#d62728"}
+COLORS = {
+    "sgd": "#7f7f7f",
+    "momentum": "#8c564b",
+    "nesterov": "#bcbd22",
+    "adam": "#1f77b4",
+    "proxbp": "#2ca02c",
+    "bcd": "#9467bd",
+    "sibp": "#d62728",
+}
 GREEK = {"eta": "η", "lam": "λ", "gamma": "γ", "rho": "ρ", "alpha": "α", "lr": "lr"}
 
 
@@ -25,8 +32,12 @@ def method_label(cfg, hist) -> str:
 
     spec = method_spec(cfg.method)
     hyper = hist.settings.get("config", {}).get("hyper", {})
-    kv = ", ".join(f"{GREEK.get(k, k)}={v:g}" if isinstance(v, (int, float))
-                   and not isinstance(v, bool) else f"{k}={v}" for k, v in hyper.items())
+    kv = ", ".join(
+        f"{GREEK.get(k, k)}={v:g}"
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+        else f"{k}={v}"
+        for k, v in hyper.items()
+    )
     label = f"{spec.label or spec.name} ({kv})"
     if spec.full_batch:
         label += f"\n  full batch n={hist.settings.get('n_train')}, {spec.loss or ''} loss"
@@ -79,18 +90,24 @@ def plot_compare(results, path: str | Path, *, title: str | None = None) -> Path
         s = h.settings
         sizes = "-".join(str(v) for v in s.get("sizes", []))
         n_te = s.get("n_test")
-        data = (f"{cfg.dataset}: {s.get('n_train')} training"
-                + (f" / {n_te} test" if n_te else "") + " samples")
+        data = (
+            f"{cfg.dataset}: {s.get('n_train')} training"
+            + (f" / {n_te} test" if n_te else "")
+            + " samples"
+        )
         bcd = any(c.method == "bcd" for c, _ in results)
-        title = (f"{data}\n"
-                 f"net {sizes} ({cfg.activation}), init N(0, {cfg.init_std:g}), batch "
-                 f"{cfg.batch_size} ({cfg.sampling}), {cfg.epochs} epochs, "
-                 f"{cfg.dtype} on {cfg.backend}, seed {cfg.seed}; loss: softmax cross-entropy"
-                 + (" (BCD: square loss)" if bcd else ""))
+        title = (
+            f"{data}\n"
+            f"net {sizes} ({cfg.activation}), init N(0, {cfg.init_std:g}), batch "
+            f"{cfg.batch_size} ({cfg.sampling}), {cfg.epochs} epochs, "
+            f"{cfg.dtype} on {cfg.backend}, seed {cfg.seed}; loss: softmax cross-entropy"
+            + (" (BCD: square loss)" if bcd else "")
+        )
     fig.suptitle(title, fontsize=10)
     handles, labels = a_le.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3), fontsize=9,
-               frameon=False)
+    fig.legend(
+        handles, labels, loc="lower center", ncol=min(len(labels), 3), fontsize=9, frameon=False
+    )
     fig.tight_layout(rect=(0, 0.09 if len(labels) > 3 else 0.06, 1, 1))
     path = Path(path)
     fig.savefig(path, dpi=120)

@@ -37,8 +37,16 @@ import numpy as np
 from . import backend as B
 from .datasets import Dataset
 
-__all__ = ["History", "DivergedError", "train", "evaluate", "RunConfig", "run_config",
-           "run_grid", "read_log"]
+__all__ = [
+    "History",
+    "DivergedError",
+    "train",
+    "evaluate",
+    "RunConfig",
+    "run_config",
+    "run_grid",
+    "read_log",
+]
 
 SAMPLING = ("shuffle", "replacement")
 
@@ -74,8 +82,10 @@ class History:
 
     def column(self, key: str) -> np.ndarray:
         """One metric over the epochs, NaN where a record lacks it."""
-        return np.array([r.get(key, np.nan) if r.get(key) is not None else np.nan
-                         for r in self.records], dtype=float)
+        return np.array(
+            [r.get(key, np.nan) if r.get(key) is not None else np.nan for r in self.records],
+            dtype=float,
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:
@@ -109,8 +119,13 @@ def environment(xp: Any) -> dict:
     from . import __version__
 
     name = B.backend_name(xp)
-    env = {"sibp_ref": __version__, "python": platform.python_version(),
-           "numpy": np.__version__, "backend": name, "platform": platform.platform()}
+    env = {
+        "sibp_ref": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "backend": name,
+        "platform": platform.platform(),
+    }
     lib = {"cupy": "cupy", "torch": "torch", "array_api_strict": "array_api_strict"}.get(name)
     if lib and lib in sys.modules:
         env[lib] = getattr(sys.modules[lib], "__version__", "?")
@@ -165,8 +180,9 @@ class _Progress:
         self.last = now
         frac = done / max(steps, 1)
         bar = "#" * int(20 * frac) + "-" * (20 - int(20 * frac))
-        sys.stderr.write(f"\r{self.label:>10} epoch {epoch}/{self.total} [{bar}] {note}"[:100]
-                         + "\033[K")
+        sys.stderr.write(
+            f"\r{self.label:>10} epoch {epoch}/{self.total} [{bar}] {note}"[:100] + "\033[K"
+        )
         sys.stderr.flush()
 
     def close(self) -> None:
@@ -282,7 +298,8 @@ def train(
         raise ValueError(
             f"the network {net.sizes} does not match the data: {X.shape[0]} features and "
             f"{Y.shape[0]} classes (make the first size {X.shape[0]} and the last "
-            f"{Y.shape[0]})")
+            f"{Y.shape[0]})"
+        )
     if Y.shape[1] != X.shape[1]:
         raise ValueError(f"X has {X.shape[1]} samples but Y has {Y.shape[1]}")
     if full_batch is None:
@@ -297,24 +314,41 @@ def train(
     else:
         steps = max(n // batch_size, 1)
     run_settings = {
-        **(settings or {}), "method": getattr(method, "name", type(method).__name__),
-        "method_repr": repr(method), "net": repr(net), "sizes": list(net.sizes),
-        "epochs": epochs, "batch_size": n if full_batch else batch_size,
-        "sampling": "full" if full_batch else sampling, "steps_per_epoch": steps,
-        "seed": seed, "n_train": n, "n_test": None if Xt is None else int(Xt.shape[1]),
-        "dtype": str(X.dtype), "device": str(dev),
+        **(settings or {}),
+        "method": getattr(method, "name", type(method).__name__),
+        "method_repr": repr(method),
+        "net": repr(net),
+        "sizes": list(net.sizes),
+        "epochs": epochs,
+        "batch_size": n if full_batch else batch_size,
+        "sampling": "full" if full_batch else sampling,
+        "steps_per_epoch": steps,
+        "seed": seed,
+        "n_train": n,
+        "n_test": None if Xt is None else int(Xt.shape[1]),
+        "dtype": str(X.dtype),
+        "device": str(dev),
     }
     hist = History(settings=run_settings)
     logf = _Log(log)
-    logf.write("start", settings=run_settings, env=environment(xp),
-               started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    logf.write(
+        "start",
+        settings=run_settings,
+        env=environment(xp),
+        started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
     rng = np.random.default_rng([seed, 1])
     bar = _Progress(progress, run_settings["method"], epochs)
 
     def measure(epoch: int, k: int, elapsed: float, dw: Any) -> dict:
         tr = evaluate(net, params, X, Y, chunk=eval_chunk, grad=grad_norm)
-        rec = {"epoch": epoch, "step": k, "time": elapsed, "train_loss": tr["loss"],
-               "train_acc": tr["acc"]}
+        rec = {
+            "epoch": epoch,
+            "step": k,
+            "time": elapsed,
+            "train_loss": tr["loss"],
+            "train_acc": tr["acc"],
+        }
         if grad_norm:
             rec["grad_norm_W1"] = tr["grad_norm_W1"]
         if Xt is not None:
@@ -351,12 +385,17 @@ def train(
         elif sampling == "shuffle":  # one gather per epoch, then contiguous slices
             perm = B.asarray(rng.permutation(n), xp, device=dev)
             Xp, Yp = xp.take(X, perm, axis=1), xp.take(Y, perm, axis=1)
-            batches = ((Xp[:, s:min(s + batch_size, n)], Yp[:, s:min(s + batch_size, n)])
-                       for s in range(0, n, batch_size))
+            batches = (
+                (Xp[:, s : min(s + batch_size, n)], Yp[:, s : min(s + batch_size, n)])
+                for s in range(0, n, batch_size)
+            )
         else:  # with replacement, as the authors' code
-            batches = ((xp.take(X, i, axis=1), xp.take(Y, i, axis=1)) for i in (
-                B.asarray(rng.integers(0, n, batch_size), xp, device=dev)
-                for _ in range(steps)))
+            batches = (
+                (xp.take(X, i, axis=1), xp.take(Y, i, axis=1))
+                for i in (
+                    B.asarray(rng.integers(0, n, batch_size), xp, device=dev) for _ in range(steps)
+                )
+            )
         for j, (Xb, Yb) in enumerate(batches):
             W1_prev = params[0][0]
             params, state = method.step(net, params, state, Xb, Yb)
@@ -384,17 +423,30 @@ def train(
         except Exception as exc:
             # overflow, or a solver failing on non-finite parameters: the run diverged;
             # anything else on finite parameters is a bug and is raised
-            if not (isinstance(exc, (ArithmeticError, RuntimeWarning))
-                    or not _is_finite_params(params)):
+            if not (
+                isinstance(exc, (ArithmeticError, RuntimeWarning)) or not _is_finite_params(params)
+            ):
                 logf.close()
                 bar.close()
                 raise
-            record({"epoch": epoch, "step": k, "time": elapsed, "train_loss": math.nan,
-                    "train_acc": math.nan})
+            record(
+                {
+                    "epoch": epoch,
+                    "step": k,
+                    "time": elapsed,
+                    "train_loss": math.nan,
+                    "train_acc": math.nan,
+                }
+            )
             return diverged(f"epoch {epoch}: {type(exc).__name__}: {exc}")
         ok = record(rec)
-        bar.update(epoch, steps, steps, f"loss {rec['train_loss']:.4g} "
-                   f"acc {rec.get('test_acc', rec['train_acc']):.3f}", force=True)
+        bar.update(
+            epoch,
+            steps,
+            steps,
+            f"loss {rec['train_loss']:.4g} acc {rec.get('test_acc', rec['train_acc']):.3f}",
+            force=True,
+        )
         if not ok:
             return diverged(f"training loss {rec['train_loss']} after epoch {epoch}")
     return finish("finished")
@@ -450,19 +502,32 @@ class RunConfig:
 def _load_for(cfg: RunConfig, cache: dict | None) -> Dataset:
     from .datasets import load_dataset
 
-    key = (cfg.dataset, cfg.n_train, cfg.subset, cfg.seed, cfg.backend, cfg.dtype,
-           cfg.data_dir)
+    key = (cfg.dataset, cfg.n_train, cfg.subset, cfg.seed, cfg.backend, cfg.dtype, cfg.data_dir)
     if cache is not None and key in cache:
         return cache[key]
-    ds = load_dataset(cfg.dataset, data_dir=cfg.data_dir, xp=cfg.backend, dtype=cfg.dtype,
-                      n_train=cfg.n_train, subset=cfg.subset, seed=cfg.seed)
+    ds = load_dataset(
+        cfg.dataset,
+        data_dir=cfg.data_dir,
+        xp=cfg.backend,
+        dtype=cfg.dtype,
+        n_train=cfg.n_train,
+        subset=cfg.subset,
+        seed=cfg.seed,
+    )
     if cache is not None:
         cache[key] = ds
     return ds
 
 
-def run_config(cfg: RunConfig, *, log=None, progress=None, data: Dataset | None = None,
-               cache: dict | None = None, raise_on_divergence: bool = False) -> History:
+def run_config(
+    cfg: RunConfig,
+    *,
+    log=None,
+    progress=None,
+    data: Dataset | None = None,
+    cache: dict | None = None,
+    raise_on_divergence: bool = False,
+) -> History:
     """Build the data, network, parameters and method of ``cfg`` and train them."""
     from .methods import make_method, method_spec
     from .network import MLP
@@ -482,22 +547,40 @@ def run_config(cfg: RunConfig, *, log=None, progress=None, data: Dataset | None 
             raise ValueError(
                 f"sizes {list(cfg.sizes)} do not match {cfg.dataset}: it has {ds.n_features} "
                 f"features and {ds.num_classes} classes, so the sizes must start with "
-                f"{ds.n_features} and end with {ds.num_classes}")
+                f"{ds.n_features} and end with {ds.num_classes}"
+            )
         sizes = list(cfg.sizes)
     net = MLP(sizes, activation=cfg.activation, loss=loss)
-    params = net.init(seed=cfg.seed, std=cfg.init_std, xp=xp, dtype=cfg.dtype,
-                      device=B.device_of(ds.X_train))
-    return train(net, method, params, ds, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                 sampling=cfg.sampling, full_batch=spec.full_batch, seed=cfg.seed,
-                 eval_chunk=cfg.eval_chunk, track_dw=cfg.track_dw, log=log,
-                 settings={"config": cfg.settings(), "dataset": repr(ds),
-                           "dataset_info": ds.info},
-                 progress=progress, raise_on_divergence=raise_on_divergence)
+    params = net.init(
+        seed=cfg.seed, std=cfg.init_std, xp=xp, dtype=cfg.dtype, device=B.device_of(ds.X_train)
+    )
+    return train(
+        net,
+        method,
+        params,
+        ds,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        sampling=cfg.sampling,
+        full_batch=spec.full_batch,
+        seed=cfg.seed,
+        eval_chunk=cfg.eval_chunk,
+        track_dw=cfg.track_dw,
+        log=log,
+        settings={"config": cfg.settings(), "dataset": repr(ds), "dataset_info": ds.info},
+        progress=progress,
+        raise_on_divergence=raise_on_divergence,
+    )
 
 
-def run_grid(configs: Iterable[RunConfig], out_dir: str | os.PathLike, *, resume: bool = True,
-             progress=None, on_skip: Callable[[RunConfig, Exception], Any] | None = None,
-             ) -> list[tuple[RunConfig, History | None]]:
+def run_grid(
+    configs: Iterable[RunConfig],
+    out_dir: str | os.PathLike,
+    *,
+    resume: bool = True,
+    progress=None,
+    on_skip: Callable[[RunConfig, Exception], Any] | None = None,
+) -> list[tuple[RunConfig, History | None]]:
     """Run every config, logging each to ``out_dir/<key>.jsonl``.
 
     With ``resume``, a config whose log ends with a finished or diverged record is read

@@ -21,8 +21,14 @@ from sibp_ref.datasets import DataError
 
 def idx_bytes(a: np.ndarray) -> bytes:
     """An IDX file written from its definition (independent of the parser)."""
-    code = {np.dtype("u1"): 8, np.dtype("i1"): 9, np.dtype("i2"): 11, np.dtype("i4"): 12,
-            np.dtype("f4"): 13, np.dtype("f8"): 14}[a.dtype]
+    code = {
+        np.dtype("u1"): 8,
+        np.dtype("i1"): 9,
+        np.dtype("i2"): 11,
+        np.dtype("i4"): 12,
+        np.dtype("f4"): 13,
+        np.dtype("f8"): 14,
+    }[a.dtype]
     head = bytes([0, 0, code, a.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in a.shape)
     return head + a.astype(a.dtype.newbyteorder(">")).tobytes()
 
@@ -58,8 +64,11 @@ def isolated(monkeypatch, tmp_path):
 
 
 # ------------------------------------------------------------------ IDX parser
-@given(shape=st.lists(st.integers(0, 5), min_size=1, max_size=3),
-       dt=st.sampled_from(["u1", "i1", "i2", "i4", "f4", "f8"]), seed=st.integers(0, 99))
+@given(
+    shape=st.lists(st.integers(0, 5), min_size=1, max_size=3),
+    dt=st.sampled_from(["u1", "i1", "i2", "i4", "f4", "f8"]),
+    seed=st.integers(0, 99),
+)
 def test_idx_parser_inverts_the_format_definition(shape, dt, seed):
     a = (np.random.default_rng(seed).normal(size=shape) * 50).astype(dt)
     b = D.parse_idx(idx_bytes(a))
@@ -114,14 +123,19 @@ def test_read_idx_reads_gzip_and_raw_alike_and_checks_sha256(tmp_path):
 # ------------------------------------------------------------------ locating files
 def test_data_is_found_in_order_dir_env_cache_debian(isolated, monkeypatch):
     t = isolated
-    for name, seed in (("explicit", 1), ("env", 2), ("cache/sibp_ref/fashion-mnist", 3),
-                       ("debian", 4)):
+    for name, seed in (
+        ("explicit", 1),
+        ("env", 2),
+        ("cache/sibp_ref/fashion-mnist", 3),
+        ("debian", 4),
+    ):
         write_fake_idx(t / name, seed=seed)
     monkeypatch.setenv("SIBP_REF_DATA", str(t / "env"))
 
     def source():
         return D.load_mnist_arrays("fashion-mnist", data_dir, verify=False)[4][
-            "train_images"].parent
+            "train_images"
+        ].parent
 
     data_dir = t / "explicit"
     assert source() == t / "explicit"
@@ -152,8 +166,7 @@ def test_checksum_mismatch_names_the_file(isolated):
 def test_labels_that_do_not_match_the_images_are_an_error(isolated):
     d = isolated / "d"
     write_fake_idx(d, n_train=6)
-    (d / "train-labels-idx1-ubyte.gz").write_bytes(
-        gzip.compress(idx_bytes(np.zeros(5, np.uint8))))
+    (d / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(5, np.uint8))))
     with pytest.raises(DataError, match="5 labels for the 6 images"):
         D.load_mnist_arrays("mnist", d, verify=False)
 
@@ -175,8 +188,7 @@ def test_mnist_matches_the_published_sanity_figures(data_dir):
     assert Xtr.shape == (60000, 28, 28) and Xte.shape == (10000, 28, 28)
     assert Xtr.mean() == pytest.approx(33.318, abs=1e-3)
     assert Xtr.std() == pytest.approx(78.567, abs=1e-3)
-    assert np.bincount(ytr).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265,
-                                         5851, 5949]
+    assert np.bincount(ytr).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 
 def test_fashion_mnist_subsets_as_the_paper_uses_them(data_dir):
@@ -253,8 +265,9 @@ def test_fetch_downloads_verifies_and_writes_atomically(http_server, tmp_path):
     D.fetch("mnist", dest, mirrors=[url + "missing/", url + "good/"], checksums=sums)
     assert sorted(p.name for p in dest.iterdir()) == sorted(s + ".gz" for s in sums)
     for stem, sha in sums.items():
-        assert hashlib.sha256(gzip.decompress((dest / (stem + ".gz")).read_bytes())
-                              ).hexdigest() == sha
+        assert (
+            hashlib.sha256(gzip.decompress((dest / (stem + ".gz")).read_bytes())).hexdigest() == sha
+        )
 
 
 def test_fetch_rejects_a_corrupt_download_and_leaves_no_file(http_server, tmp_path):
@@ -286,8 +299,9 @@ def test_fetch_refuses_unknown_data_sets():
 # ------------------------------------------------------------------ generated, by name
 def test_synthetic_data_is_reproducible_balanced_enough_and_in_unit_range():
     a = D.make_synthetic(300, 100, d=12, num_classes=4, informative=5, seed=7)
-    b = D.load_dataset("synthetic", n_train=300, n_test=100, d=12, num_classes=4,
-                       informative=5, seed=7)
+    b = D.load_dataset(
+        "synthetic", n_train=300, n_test=100, d=12, num_classes=4, informative=5, seed=7
+    )
     np.testing.assert_array_equal(a.X_train, b.X_train)
     assert a.X_train.shape == (12, 300) and a.Y_test.shape == (4, 100)
     assert float(a.X_train.min()) == 0.0 and float(a.X_train.max()) == 1.0
@@ -306,10 +320,13 @@ def test_synthetic_data_lands_on_the_requested_backend(xp):
     assert ds.subset(5, mode="random", seed=1).X_train.shape == (6, 5)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"n_train": 0}, "n_train must be a positive integer"),
-    ({"informative": 40, "d": 8}, "informative"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_train": 0}, "n_train must be a positive integer"),
+        ({"informative": 40, "d": 8}, "informative"),
+    ],
+)
 def test_bad_synthetic_arguments_are_value_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         D.make_synthetic(**kwargs)

@@ -72,8 +72,7 @@ def test_sampling_with_replacement_draws_n_over_batch_batches():
     seen = []
     m = Recorder()
     m.init = lambda net, p: seen.append(Seen([])) or seen[-1]
-    train(net, m, params, (X, Y), epochs=3, batch_size=7, sampling="replacement",
-          progress=False)
+    train(net, m, params, (X, Y), epochs=3, batch_size=7, sampling="replacement", progress=False)
     b = seen[0].batches
     assert len(b) == 3 * (50 // 7) and all(len(x) == 7 for x in b)
     flat = sum(b, [])
@@ -94,18 +93,19 @@ def test_full_batch_methods_see_the_whole_training_set_each_step():
 # ------------------------------------------------------------------ metrics
 def test_epoch_zero_metrics_equal_the_networks_own_loss_accuracy_and_gradient():
     ds, net, params = small(n=50)
-    h = train(net, BP(lr=0.5), params, ds, epochs=2, batch_size=10, eval_chunk=7,
-              progress=False)
+    h = train(net, BP(lr=0.5), params, ds, epochs=2, batch_size=10, eval_chunk=7, progress=False)
     r0 = h.records[0]
-    assert r0["train_loss"] == pytest.approx(float(net.loss(params, ds.X_train, ds.Y_train)),
-                                             rel=1e-12)
+    assert r0["train_loss"] == pytest.approx(
+        float(net.loss(params, ds.X_train, ds.Y_train)), rel=1e-12
+    )
     assert r0["train_acc"] == pytest.approx(net.accuracy(params, ds.X_train, ds.Y_train))
     assert r0["test_acc"] == pytest.approx(net.accuracy(params, ds.X_test, ds.Y_test))
     gW1 = net.gradient(params, ds.X_train, ds.Y_train)[0][0]
     assert r0["grad_norm_W1"] == pytest.approx(float(np.linalg.norm(gW1)), rel=1e-12)
     # and the last record is measured at the returned parameters
     assert h.final["train_loss"] == pytest.approx(
-        float(net.loss(h.params, ds.X_train, ds.Y_train)), rel=1e-12)
+        float(net.loss(h.params, ds.X_train, ds.Y_train)), rel=1e-12
+    )
     assert [r["epoch"] for r in h.records] == [0, 1, 2]
     assert h.records[2]["time"] >= h.records[1]["time"] > 0
 
@@ -136,12 +136,10 @@ def test_dw_per_step_is_the_change_of_W1_each_step():
             (W, b), *rest = params
             return [(W + 0.01, b), *rest], state
 
-    h = train(net, Shift(), params, ds, epochs=2, batch_size=10, track_dw="step",
-              progress=False)
+    h = train(net, Shift(), params, ds, epochs=2, batch_size=10, track_dw="step", progress=False)
     want = 0.01 * math.sqrt(8 * 6)
     assert h.records[1]["dw"] == pytest.approx([want] * 4)
-    h = train(net, Shift(), params, ds, epochs=2, batch_size=10, track_dw="epoch",
-              progress=False)
+    h = train(net, Shift(), params, ds, epochs=2, batch_size=10, track_dw="epoch", progress=False)
     assert h.records[2]["dw"] == pytest.approx(4 * want)
 
 
@@ -155,14 +153,30 @@ def exploding():
 
 def test_a_diverging_run_stops_and_is_marked_not_raised(tmp_path):
     ds, net, params = exploding()
-    h = train(net, BP(lr=5.0), params, ds, epochs=20, batch_size=10, progress=False,
-              log=tmp_path / "d.jsonl")
+    h = train(
+        net,
+        BP(lr=5.0),
+        params,
+        ds,
+        epochs=20,
+        batch_size=10,
+        progress=False,
+        log=tmp_path / "d.jsonl",
+    )
     assert h.diverged and len(h.records) < 21
     assert not math.isfinite(h.final["train_loss"])
     assert read_log(tmp_path / "d.jsonl").status == "diverged"
     with pytest.raises(DivergedError):
-        train(net, BP(lr=5.0), params, ds, epochs=20, batch_size=10, progress=False,
-              raise_on_divergence=True)
+        train(
+            net,
+            BP(lr=5.0),
+            params,
+            ds,
+            epochs=20,
+            batch_size=10,
+            progress=False,
+            raise_on_divergence=True,
+        )
 
 
 def test_a_step_that_fails_on_nan_parameters_counts_as_divergence():
@@ -204,8 +218,18 @@ def test_an_error_on_finite_parameters_is_raised():
 def test_the_log_holds_settings_versions_and_every_epoch(tmp_path):
     ds, net, params = small(n=30)
     log = tmp_path / "sub" / "r.jsonl"
-    h = train(net, BP(lr=0.1), params, ds, epochs=2, batch_size=10, seed=9, log=log,
-              settings={"note": "x"}, progress=False)
+    h = train(
+        net,
+        BP(lr=0.1),
+        params,
+        ds,
+        epochs=2,
+        batch_size=10,
+        seed=9,
+        log=log,
+        settings={"note": "x"},
+        progress=False,
+    )
     lines = [json.loads(s) for s in log.read_text().splitlines()]
     assert [e["event"] for e in lines] == ["start", "epoch", "epoch", "epoch", "end"]
     s = lines[0]
@@ -222,8 +246,10 @@ def test_the_log_holds_settings_versions_and_every_epoch(tmp_path):
 def test_a_grid_resumes_skipping_finished_runs(tmp_path, monkeypatch):
     import sibp_ref.train as T
 
-    cfgs = [RunConfig(method="sgd", hidden=(8,), epochs=1, dataset="synthetic", n_train=60),
-            RunConfig(method="adam", hidden=(8,), epochs=1, dataset="synthetic", n_train=60)]
+    cfgs = [
+        RunConfig(method="sgd", hidden=(8,), epochs=1, dataset="synthetic", n_train=60),
+        RunConfig(method="adam", hidden=(8,), epochs=1, dataset="synthetic", n_train=60),
+    ]
     first = run_grid(cfgs, tmp_path)
     assert [h.status for _, h in first] == ["finished", "finished"]
     # cut the second log as an interruption would: only that run is done again
@@ -241,8 +267,11 @@ def test_a_grid_resumes_skipping_finished_runs(tmp_path, monkeypatch):
 def test_a_grid_skips_methods_whose_module_is_missing(tmp_path, monkeypatch):
     monkeypatch.setitem(M.METHODS, "ghost", M.MethodSpec("ghost", "sibp_ref._no_such", "X"))
     told = []
-    res = run_grid([RunConfig(method="ghost", epochs=1, n_train=30)], tmp_path,
-                   on_skip=lambda c, e: told.append(str(e)))
+    res = run_grid(
+        [RunConfig(method="ghost", epochs=1, n_train=30)],
+        tmp_path,
+        on_skip=lambda c, e: told.append(str(e)),
+    )
     assert res[0][1] is None and "module sibp_ref._no_such is missing" in told[0]
     assert not list(tmp_path.glob("*.jsonl"))
 
@@ -258,10 +287,15 @@ def test_sizes_that_do_not_match_the_data_are_a_value_error():
         run_config(RunConfig(sizes=(30, 10), n_train=20, epochs=1))
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"epochs": -1}, "epochs"), ({"batch_size": 0}, "batch_size"),
-    ({"sampling": "bootstrap"}, "sampling"), ({"track_dw": "always"}, "track_dw"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"epochs": -1}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"sampling": "bootstrap"}, "sampling"),
+        ({"track_dw": "always"}, "track_dw"),
+    ],
+)
 def test_bad_loop_arguments_are_value_errors(kw, match):
     ds, net, params = small()
     with pytest.raises(ValueError, match=match):
@@ -270,16 +304,23 @@ def test_bad_loop_arguments_are_value_errors(kw, match):
 
 def test_the_loop_runs_on_every_backend_in_float32(xp):
     ds, net, params = small(xp=xp, dtype="float32", n=40)
-    h = train(net, BP("momentum", lr=0.5, momentum=0.9), params, ds, epochs=8,
-              batch_size=10, sampling="replacement", progress=False)
+    h = train(
+        net,
+        BP("momentum", lr=0.5, momentum=0.9),
+        params,
+        ds,
+        epochs=8,
+        batch_size=10,
+        sampling="replacement",
+        progress=False,
+    )
     assert h.status == "finished"
     assert h.final["train_loss"] < 0.9 * h.records[0]["train_loss"]
 
 
 # ------------------------------------------------------------------ registry
 def test_registry_makes_bp_variants_with_documented_defaults():
-    assert set(M.method_names()) >= {"sgd", "momentum", "nesterov", "adam", "proxbp", "bcd",
-                                     "sibp"}
+    assert set(M.method_names()) >= {"sgd", "momentum", "nesterov", "adam", "proxbp", "bcd", "sibp"}
     sgd = M.make_method("sgd")
     assert isinstance(sgd, BP) and sgd.lr == 0.1 and sgd.rule_name == "sgd"
     nes = M.make_method("nesterov", lr=0.02)
@@ -300,3 +341,11 @@ def test_registry_reports_a_missing_module_as_unavailable(monkeypatch):
     monkeypatch.setitem(M.METHODS, "ghost", M.MethodSpec("ghost", "sibp_ref._no_such", "X"))
     with pytest.raises(M.MethodUnavailable, match="sibp_ref._no_such is missing"):
         M.make_method("ghost")
+
+
+def test_the_progress_bar_writes_only_when_asked(capsys):
+    ds, net, params = small(n=30)
+    train(net, BP(), params, ds, epochs=2, batch_size=10, progress=True)
+    assert "epoch 2/2" in capsys.readouterr().err
+    train(net, BP(), params, ds, epochs=2, batch_size=10)  # stderr is not a terminal here
+    assert capsys.readouterr().err == ""
