@@ -489,7 +489,7 @@ def make_synthetic(
     num_classes: int = 10,
     clusters_per_class: int = 3,
     informative: int = 10,
-    spread: float = 1.0,
+    spread: float = 2.0,
     seed: int = 0,
     xp: ModuleType | str = "numpy",
     dtype: Any = "float32",

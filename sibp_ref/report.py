@@ -53,15 +53,20 @@ def plot_compare(results, path: str | Path, *, title: str | None = None) -> Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .methods import method_spec
+
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.2), sharex="col")
     (a_le, a_lt), (a_ae, a_at) = axes
     for cfg, h in results:
         c = COLORS.get(cfg.method)
         lab = method_label(cfg, h)
         ep, t = h.column("epoch"), h.column("time")
+        t = np.where(t > 0, t, np.nan)  # the time axis is logarithmic: epoch 0 is left out
         loss, te, tr = h.column("train_loss"), h.column("test_acc"), h.column("train_acc")
+        # a method trained on another loss (BCD: square) is drawn dotted: not comparable
+        style = ":o" if method_spec(cfg.method).loss not in (None, "cross_entropy") else "-o"
         for ax, x in ((a_le, ep), (a_lt, t)):
-            ax.plot(x, loss, "-o", ms=3, color=c, label=lab)
+            ax.plot(x, loss, style, ms=3, color=c, label=lab)
         for ax, x in ((a_ae, ep), (a_at, t)):
             ax.plot(x, te, "-o", ms=3, color=c)
             ax.plot(x, tr, "--", lw=1, color=c, alpha=0.7)
@@ -73,7 +78,8 @@ def plot_compare(results, path: str | Path, *, title: str | None = None) -> Path
     a_le.set_ylabel("training loss (whole training set)")
     a_ae.set_ylabel("accuracy: test (solid), training (dashed)")
     a_ae.set_xlabel("epoch")
-    a_at.set_xlabel("seconds spent in training steps")
+    a_at.set_xlabel("seconds spent in training steps (log scale)")
+    a_at.set_xscale("log")
     for ax in (a_le, a_lt):
         ax.set_yscale("log")
     for ax in axes.ravel():
@@ -101,7 +107,7 @@ def plot_compare(results, path: str | Path, *, title: str | None = None) -> Path
             f"net {sizes} ({cfg.activation}), init N(0, {cfg.init_std:g}), batch "
             f"{cfg.batch_size} ({cfg.sampling}), {cfg.epochs} epochs, "
             f"{cfg.dtype} on {cfg.backend}, seed {cfg.seed}; loss: softmax cross-entropy"
-            + (" (BCD: square loss)" if bcd else "")
+            + (" (BCD, dotted: its square loss)" if bcd else "")
         )
     fig.suptitle(title, fontsize=10)
     handles, labels = a_le.get_legend_handles_labels()
