@@ -17,7 +17,9 @@ from sibp_ref.train import DivergedError, RunConfig, evaluate, read_log, run_gri
 
 
 def small(xp="numpy", dtype="float64", n=50):
-    ds = make_synthetic(n, 20, d=6, num_classes=3, informative=3, seed=1, xp=xp, dtype=dtype)
+    ds = make_synthetic(
+        n, 20, d=6, num_classes=3, informative=3, spread=1.0, seed=1, xp=xp, dtype=dtype
+    )
     net = MLP([6, 8, 3])
     return ds, net, net.init(seed=0, std=0.3, xp=xp, dtype=dtype)
 
