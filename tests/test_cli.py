@@ -8,6 +8,7 @@ import os
 import pytest
 
 from sibp_ref import cli
+from sibp_ref import datasets as D
 from sibp_ref import methods as M
 
 QUICK = ["--epochs", "2", "--n-train", "300", "--hidden", "16", "-q"]
@@ -171,3 +172,58 @@ def test_python_dash_m_is_the_same_command():
         [sys.executable, "-m", "sibp_ref", "list"], capture_output=True, text=True, timeout=60
     )
     assert r.returncode == 0 and "sibp" in r.stdout
+
+
+def test_train_on_real_mnist_subset(capsys, tmp_path, data_dir):
+    rc, out, err = run(
+        capsys,
+        "train",
+        "sgd",
+        "--dataset",
+        "mnist",
+        "--n-train",
+        "500",
+        "--hidden",
+        "20",
+        "--epochs",
+        "1",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(tmp_path),
+        "-q",
+    )
+    assert rc == 0, err
+    (log,) = tmp_path.glob("sgd-*.jsonl")
+    head = json.loads(log.read_text().splitlines()[0])["settings"]
+    assert head["sizes"] == [784, 20, 10] and head["n_train"] == 500
+    assert head["n_test"] == 10000
+
+
+def test_fetch_command_downloads_into_the_given_folder(capsys, tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import threading
+
+    from tests.test_datasets import write_fake_idx
+
+    www = tmp_path / "www"
+    sums = write_fake_idx(www)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *a, **k: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setitem(
+            D.MIRRORS,
+            "mnist",
+            [f"http://127.0.0.1:{srv.server_address[1]}/"],
+        )
+        monkeypatch.setitem(D.KNOWN_SHA256, "mnist", sums)
+        rc, out, err = run(capsys, "fetch", "mnist", "--data-dir", str(tmp_path / "d"))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert rc == 0, err
+    assert (tmp_path / "d" / "mnist" / "train-images-idx3-ubyte.gz").is_file()
+    assert "verified" in out
