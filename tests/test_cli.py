@@ -20,9 +20,9 @@ def run(capsys, *argv):
     return rc, out, err
 
 
-def test_compare_with_no_arguments_prints_a_table_and_writes_a_png(capsys, tmp_path, monkeypatch):
+def check_main_job(capsys, tmp_path, monkeypatch, *argv):
     monkeypatch.chdir(tmp_path)
-    rc, out, err = run(capsys)
+    rc, out, err = run(capsys, *argv)
     assert rc == 0, err
     png = tmp_path / "runs" / "compare-synthetic" / "compare.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -30,6 +30,15 @@ def test_compare_with_no_arguments_prints_a_table_and_writes_a_png(capsys, tmp_p
     for m in cli.DEFAULT_COMPARE:  # each method either ran or was skipped with a note
         assert f"\n{m} " in out or f"skipping {m}:" in err
     assert "Traceback" not in err
+
+
+def test_compare_defaults_print_a_table_and_write_a_png(capsys, tmp_path, monkeypatch):
+    check_main_job(capsys, tmp_path, monkeypatch, "--epochs", "2")
+
+
+@pytest.mark.slow
+def test_compare_with_no_arguments_is_the_main_job(capsys, tmp_path, monkeypatch):
+    check_main_job(capsys, tmp_path, monkeypatch)
 
 
 def test_compare_resumes_finished_runs(capsys, tmp_path):
