@@ -1,0 +1,7 @@
+"""``python -m sibp_ref`` is the ``sibp-ref`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,238 @@
+"""The command line: the main job, one-line errors with a fix, and the sub-commands."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from sibp_ref import cli
+from sibp_ref import datasets as D
+from sibp_ref import methods as M
+
+QUICK = ["--epochs", "2", "--n-train", "300", "--hidden", "16", "-q"]
+
+
+def run(capsys, *argv):
+    rc = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def check_main_job(capsys, tmp_path, monkeypatch, *argv):
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run(capsys, *argv)
+    assert rc == 0, err
+    png = tmp_path / "runs" / "compare-synthetic" / "compare.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "method" in out and "test acc" in out
+    for m in cli.DEFAULT_COMPARE:  # each method either ran or was skipped with a note
+        assert f"\n{m} " in out or f"skipping {m}:" in err
+    assert "Traceback" not in err
+
+
+def test_compare_defaults_print_a_table_and_write_a_png(capsys, tmp_path, monkeypatch):
+    check_main_job(capsys, tmp_path, monkeypatch, "--epochs", "2")
+
+
+@pytest.mark.slow
+def test_compare_with_no_arguments_is_the_main_job(capsys, tmp_path, monkeypatch):
+    check_main_job(capsys, tmp_path, monkeypatch)
+
+
+def test_compare_resumes_finished_runs(capsys, tmp_path):
+    argv = ["compare", "sgd,adam", *QUICK, "--out", str(tmp_path), "--no-figure"]
+    assert run(capsys, *argv)[0] == 0
+    logs = sorted(tmp_path.glob("*.jsonl"))
+    assert len(logs) == 2
+    before = [p.stat().st_mtime_ns for p in logs]
+    rc, out, _ = run(capsys, *argv)
+    assert rc == 0 and "sgd" in out
+    assert [p.stat().st_mtime_ns for p in logs] == before
+
+
+def test_train_writes_a_log_with_the_options_given(capsys, tmp_path):
+    rc, out, err = run(
+        capsys,
+        "train",
+        "momentum",
+        *QUICK,
+        "--lr",
+        "0.05",
+        "--momentum",
+        "0.5",
+        "--seed",
+        "3",
+        "--dtype",
+        "float64",
+        "--out",
+        str(tmp_path),
+    )
+    assert rc == 0, err
+    (log,) = tmp_path.glob("momentum-*.jsonl")
+    head = json.loads(log.read_text().splitlines()[0])
+    cfg = head["settings"]["config"]
+    assert cfg["hyper"] == {"lr": 0.05, "momentum": 0.5}
+    assert cfg["seed"] == 3 and head["settings"]["dtype"] == "float64"
+    assert head["settings"]["sizes"] == [32, 16, 10]
+
+
+def test_per_method_parameters_apply_to_that_method_only(capsys, tmp_path):
+    rc, _, err = run(
+        capsys,
+        "compare",
+        "sgd",
+        "adam",
+        *QUICK,
+        "-p",
+        "adam.lr=0.01",
+        "--out",
+        str(tmp_path),
+        "--no-figure",
+    )
+    assert rc == 0, err
+    hyper = {
+        json.loads(p.read_text().splitlines()[0])["settings"]["config"]["method"]: json.loads(
+            p.read_text().splitlines()[0]
+        )["settings"]["config"]["hyper"]
+        for p in tmp_path.glob("*.jsonl")
+    }
+    assert hyper == {"sgd": {"lr": 0.1}, "adam": {"lr": 0.01}}
+
+
+@pytest.mark.parametrize(
+    "argv, fix",
+    [
+        (["train", "lbfgs"], "choose one of sgd"),
+        (["compare", "sgd", "--dataset", "imagenet"], "choose one of synthetic"),
+        (["compare", "sgd", "--backend", "jax"], "choose one of numpy"),
+        (["train", "sgd", "--sizes", "30,10", "-q"], "must start with 32 and end with 10"),
+        (["train", "sgd", "--eta", "1"], "it takes"),
+        (["train", "sgd", "--batch-size", "0"], "must be positive"),
+        (["train", "sgd", "--dataset", "mnist", "--data-dir", "/nonexistent"], "--data-dir"),
+    ],
+)
+def test_user_errors_are_one_line_with_the_fix_and_exit_non_zero(
+    capsys, tmp_path, argv, fix, monkeypatch
+):
+    monkeypatch.delenv("SIBP_REF_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("sibp_ref.datasets.DEBIAN_FASHION", tmp_path / "debian")
+    rc, _, err = run(capsys, *argv, "--out", str(tmp_path / "o"))
+    assert rc != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sibp-ref: error:"), err
+    assert fix in lines[0]
+
+
+def test_cupy_without_a_gpu_is_a_one_line_error(capsys, tmp_path):
+    from sibp_ref import backend as B
+
+    try:
+        B.get_backend("cupy")
+        pytest.skip("CuPy and a GPU are present here")
+    except B.BackendError:
+        pass
+    rc, _, err = run(capsys, "train", "sgd", "--backend", "cupy", "--out", str(tmp_path))
+    assert rc == 2 and err.count("\n") == 1
+    assert "--backend numpy" in err or "CUDA" in err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_a_non_writable_output_folder_is_a_one_line_error(capsys, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        rc, _, err = run(capsys, "train", "sgd", "--out", str(ro / "x"))
+    finally:
+        ro.chmod(0o700)
+    assert rc == 2 and "cannot write to" in err and "--out" in err
+
+
+def test_a_file_as_output_folder_is_a_one_line_error(capsys, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("")
+    rc, _, err = run(capsys, "train", "sgd", "--out", str(f / "sub"))
+    assert rc == 2 and err.count("\n") == 1 and "pass --out" in err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(ValueError, match="unknown method"):
+        cli.main(["train", "lbfgs", "--debug", "--out", str(tmp_path)])
+
+
+def test_list_shows_every_method_with_its_defaults(capsys):
+    rc, out, _ = run(capsys, "list")
+    assert rc == 0
+    for name in M.method_names():
+        assert f"  {name} " in out
+    assert "eta=10.0" in out and "full batch" in out
+
+
+def test_python_dash_m_is_the_same_command():
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "sibp_ref", "list"], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0 and "sibp" in r.stdout
+
+
+def test_train_on_real_mnist_subset(capsys, tmp_path, data_dir):
+    rc, out, err = run(
+        capsys,
+        "train",
+        "sgd",
+        "--dataset",
+        "mnist",
+        "--n-train",
+        "500",
+        "--hidden",
+        "20",
+        "--epochs",
+        "1",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(tmp_path),
+        "-q",
+    )
+    assert rc == 0, err
+    (log,) = tmp_path.glob("sgd-*.jsonl")
+    head = json.loads(log.read_text().splitlines()[0])["settings"]
+    assert head["sizes"] == [784, 20, 10] and head["n_train"] == 500
+    assert head["n_test"] == 10000
+
+
+def test_fetch_command_downloads_into_the_given_folder(capsys, tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import threading
+
+    from tests.test_datasets import write_fake_idx
+
+    www = tmp_path / "www"
+    sums = write_fake_idx(www)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *a, **k: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setitem(
+            D.MIRRORS,
+            "mnist",
+            [f"http://127.0.0.1:{srv.server_address[1]}/"],
+        )
+        monkeypatch.setitem(D.KNOWN_SHA256, "mnist", sums)
+        rc, out, err = run(capsys, "fetch", "mnist", "--data-dir", str(tmp_path / "d"))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert rc == 0, err
+    assert (tmp_path / "d" / "mnist" / "train-images-idx3-ubyte.gz").is_file()
+    assert "verified" in out

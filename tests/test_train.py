@@ -1,0 +1,353 @@
+"""The training loop, its logs and grids, and the method registry."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+from sibp_ref import BP, MLP
+from sibp_ref import backend as B
+from sibp_ref import methods as M
+from sibp_ref.datasets import make_synthetic
+from sibp_ref.train import DivergedError, RunConfig, evaluate, read_log, run_grid, train
+
+
+def small(xp="numpy", dtype="float64", n=50):
+    ds = make_synthetic(
+        n, 20, d=6, num_classes=3, informative=3, spread=1.0, seed=1, xp=xp, dtype=dtype
+    )
+    net = MLP([6, 8, 3])
+    return ds, net, net.init(seed=0, std=0.3, xp=xp, dtype=dtype)
+
+
+class Seen(NamedTuple):
+    batches: list
+
+
+class Recorder:
+    """A method that does not learn: it records which samples each step saw (the first
+    feature row is overwritten with the sample's index)."""
+
+    name = "recorder"
+
+    def __init__(self, full_batch=None):
+        if full_batch is not None:
+            self.full_batch = full_batch
+
+    def init(self, net, params):
+        return Seen([])
+
+    def step(self, net, params, state, X, Y):
+        state.batches.append(np.asarray(B.to_numpy(X[0, :])).round().astype(int).tolist())
+        return params, state
+
+
+def indexed(ds):
+    X = np.asarray(ds.X_train).copy()
+    X[0, :] = np.arange(X.shape[1])
+    return X, np.asarray(ds.Y_train)
+
+
+# ------------------------------------------------------------------ batches
+def test_shuffled_epochs_use_every_sample_once_in_a_new_order():
+    ds, net, params = small(n=53)
+    X, Y = indexed(ds)
+    seen = []
+    m = Recorder()
+    m.init = lambda net, p: seen.append(Seen([])) or seen[-1]
+    h = train(net, m, params, (X, Y), epochs=2, batch_size=10, progress=False, seed=5)
+    assert h.final["step"] == 12
+    b = seen[0].batches
+    assert [len(x) for x in b] == [10, 10, 10, 10, 10, 3] * 2
+    e1, e2 = sum(b[:6], []), sum(b[6:], [])
+    assert sorted(e1) == sorted(e2) == list(range(53))
+    assert e1 != e2 and e1 != list(range(53))
+
+
+def test_sampling_with_replacement_draws_n_over_batch_batches():
+    ds, net, params = small(n=50)
+    X, Y = indexed(ds)
+    seen = []
+    m = Recorder()
+    m.init = lambda net, p: seen.append(Seen([])) or seen[-1]
+    train(net, m, params, (X, Y), epochs=3, batch_size=7, sampling="replacement", progress=False)
+    b = seen[0].batches
+    assert len(b) == 3 * (50 // 7) and all(len(x) == 7 for x in b)
+    flat = sum(b, [])
+    assert len(set(flat)) < len(flat)  # 147 draws from 50 samples repeat some
+
+
+def test_full_batch_methods_see_the_whole_training_set_each_step():
+    ds, net, params = small(n=30)
+    X, Y = indexed(ds)
+    seen = []
+    m = Recorder(full_batch=True)
+    m.init = lambda net, p: seen.append(Seen([])) or seen[-1]
+    h = train(net, m, params, (X, Y), epochs=4, batch_size=7, progress=False)
+    assert seen[0].batches == [list(range(30))] * 4
+    assert h.settings["sampling"] == "full" and h.settings["batch_size"] == 30
+
+
+# ------------------------------------------------------------------ metrics
+def test_epoch_zero_metrics_equal_the_networks_own_loss_accuracy_and_gradient():
+    ds, net, params = small(n=50)
+    h = train(net, BP(lr=0.5), params, ds, epochs=2, batch_size=10, eval_chunk=7, progress=False)
+    r0 = h.records[0]
+    assert r0["train_loss"] == pytest.approx(
+        float(net.loss(params, ds.X_train, ds.Y_train)), rel=1e-12
+    )
+    assert r0["train_acc"] == pytest.approx(net.accuracy(params, ds.X_train, ds.Y_train))
+    assert r0["test_acc"] == pytest.approx(net.accuracy(params, ds.X_test, ds.Y_test))
+    gW1 = net.gradient(params, ds.X_train, ds.Y_train)[0][0]
+    assert r0["grad_norm_W1"] == pytest.approx(float(np.linalg.norm(gW1)), rel=1e-12)
+    # and the last record is measured at the returned parameters
+    assert h.final["train_loss"] == pytest.approx(
+        float(net.loss(h.params, ds.X_train, ds.Y_train)), rel=1e-12
+    )
+    assert [r["epoch"] for r in h.records] == [0, 1, 2]
+    assert h.records[2]["time"] >= h.records[1]["time"] > 0
+
+
+def test_chunked_evaluation_equals_one_pass_for_sum_losses_too():
+    ds, _, _ = small(n=50)
+    net = MLP([6, 8, 3], loss="square", loss_reduction="sum")
+    params = net.init(seed=2, std=0.3, dtype="float64")
+    a = evaluate(net, params, ds.X_train, ds.Y_train, chunk=7, grad=True)
+    b = evaluate(net, params, ds.X_train, ds.Y_train, chunk=1000, grad=True)
+    assert a["loss"] == pytest.approx(float(net.loss(params, ds.X_train, ds.Y_train)))
+    assert a["loss"] == pytest.approx(b["loss"]) and a["acc"] == b["acc"]
+    assert a["grad_norm_W1"] == pytest.approx(b["grad_norm_W1"])
+
+
+def test_dw_per_step_is_the_change_of_W1_each_step():
+    ds, net, params = small(n=40)
+
+    class Shift:
+        """Adds a known matrix to W_1 each step: ||ΔW_1|| is its norm."""
+
+        name = "shift"
+
+        def init(self, net, params):
+            return None
+
+        def step(self, net, params, state, X, Y):
+            (W, b), *rest = params
+            return [(W + 0.01, b), *rest], state
+
+    h = train(net, Shift(), params, ds, epochs=2, batch_size=10, track_dw="step", progress=False)
+    want = 0.01 * math.sqrt(8 * 6)
+    assert h.records[1]["dw"] == pytest.approx([want] * 4)
+    h = train(net, Shift(), params, ds, epochs=2, batch_size=10, track_dw="epoch", progress=False)
+    assert h.records[2]["dw"] == pytest.approx(4 * want)
+
+
+# ------------------------------------------------------------------ divergence
+def exploding():
+    """A linear net with square loss and a far too large step: SGD blows up."""
+    ds, _, _ = small(n=50)
+    net = MLP([6, 8, 3], activation="identity", loss="square")
+    return ds, net, net.init(seed=0, std=0.3, dtype="float64")
+
+
+def test_a_diverging_run_stops_and_is_marked_not_raised(tmp_path):
+    ds, net, params = exploding()
+    h = train(
+        net,
+        BP(lr=5.0),
+        params,
+        ds,
+        epochs=20,
+        batch_size=10,
+        progress=False,
+        log=tmp_path / "d.jsonl",
+    )
+    assert h.diverged and len(h.records) < 21
+    assert not math.isfinite(h.final["train_loss"])
+    assert read_log(tmp_path / "d.jsonl").status == "diverged"
+    with pytest.raises(DivergedError):
+        train(
+            net,
+            BP(lr=5.0),
+            params,
+            ds,
+            epochs=20,
+            batch_size=10,
+            progress=False,
+            raise_on_divergence=True,
+        )
+
+
+def test_a_step_that_fails_on_nan_parameters_counts_as_divergence():
+    ds, net, params = small(n=20)
+
+    class Breaks:
+        name = "breaks"
+
+        def init(self, net, params):
+            return 0
+
+        def step(self, net, params, state, X, Y):
+            if state == 1:
+                raise np.linalg.LinAlgError("not positive definite")
+            (W, b), *rest = params
+            return [(W * math.nan, b), *rest], 1
+
+    h = train(net, Breaks(), params, ds, epochs=3, batch_size=5, progress=False)
+    assert h.diverged
+
+
+def test_an_error_on_finite_parameters_is_raised():
+    ds, net, params = small(n=20)
+
+    class Bug:
+        name = "bug"
+
+        def init(self, net, params):
+            return None
+
+        def step(self, net, params, state, X, Y):
+            raise KeyError("a real bug")
+
+    with pytest.raises(KeyError):
+        train(net, Bug(), params, ds, epochs=1, progress=False)
+
+
+# ------------------------------------------------------------------ logs and grids
+def test_the_log_holds_settings_versions_and_every_epoch(tmp_path):
+    ds, net, params = small(n=30)
+    log = tmp_path / "sub" / "r.jsonl"
+    h = train(
+        net,
+        BP(lr=0.1),
+        params,
+        ds,
+        epochs=2,
+        batch_size=10,
+        seed=9,
+        log=log,
+        settings={"note": "x"},
+        progress=False,
+    )
+    lines = [json.loads(s) for s in log.read_text().splitlines()]
+    assert [e["event"] for e in lines] == ["start", "epoch", "epoch", "epoch", "end"]
+    s = lines[0]
+    assert s["settings"]["seed"] == 9 and s["settings"]["note"] == "x"
+    assert s["env"]["backend"] == "numpy" and s["env"]["numpy"] == np.__version__
+    back = read_log(log)
+    assert back.status == "finished" and back.records == h.records
+    # a run cut off mid-line keeps what it had
+    log.write_text("\n".join(log.read_text().splitlines()[:3]) + '\n{"event": "epo')
+    cut = read_log(log)
+    assert cut.status == "running" and len(cut.records) == 2
+
+
+def test_a_grid_resumes_skipping_finished_runs(tmp_path, monkeypatch):
+    import sibp_ref.train as T
+
+    cfgs = [
+        RunConfig(method="sgd", hidden=(8,), epochs=1, dataset="synthetic", n_train=60),
+        RunConfig(method="adam", hidden=(8,), epochs=1, dataset="synthetic", n_train=60),
+    ]
+    first = run_grid(cfgs, tmp_path)
+    assert [h.status for _, h in first] == ["finished", "finished"]
+    # cut the second log as an interruption would: only that run is done again
+    p = tmp_path / f"{cfgs[1].key()}.jsonl"
+    p.write_text("\n".join(p.read_text().splitlines()[:2]) + "\n")
+    ran = []
+    real = T.run_config
+    monkeypatch.setattr(T, "run_config", lambda c, **k: ran.append(c.method) or real(c, **k))
+    again = run_grid(cfgs, tmp_path)
+    assert ran == ["adam"]
+    assert again[0][1].records == first[0][1].records
+    assert cfgs[0].key() != RunConfig(method="sgd", hidden=(8,), epochs=2, n_train=60).key()
+
+
+def test_a_grid_skips_methods_whose_module_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setitem(M.METHODS, "ghost", M.MethodSpec("ghost", "sibp_ref._no_such", "X"))
+    told = []
+    res = run_grid(
+        [RunConfig(method="ghost", epochs=1, n_train=30)],
+        tmp_path,
+        on_skip=lambda c, e: told.append(str(e)),
+    )
+    assert res[0][1] is None and "module sibp_ref._no_such is missing" in told[0]
+    assert not list(tmp_path.glob("*.jsonl"))
+
+
+def test_sizes_that_do_not_match_the_data_are_a_value_error():
+    ds, _, _ = small()
+    net = MLP([7, 8, 3])
+    with pytest.raises(ValueError, match="does not match the data: 6 features"):
+        train(net, BP(), net.init(), ds, epochs=1)
+    from sibp_ref.train import run_config
+
+    with pytest.raises(ValueError, match="must start with 32 and end with 10"):
+        run_config(RunConfig(sizes=(30, 10), n_train=20, epochs=1))
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"epochs": -1}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"sampling": "bootstrap"}, "sampling"),
+        ({"track_dw": "always"}, "track_dw"),
+    ],
+)
+def test_bad_loop_arguments_are_value_errors(kw, match):
+    ds, net, params = small()
+    with pytest.raises(ValueError, match=match):
+        train(net, BP(), params, ds, **kw)
+
+
+def test_the_loop_runs_on_every_backend_in_float32(xp):
+    ds, net, params = small(xp=xp, dtype="float32", n=40)
+    h = train(
+        net,
+        BP("momentum", lr=0.5, momentum=0.9),
+        params,
+        ds,
+        epochs=8,
+        batch_size=10,
+        sampling="replacement",
+        progress=False,
+    )
+    assert h.status == "finished"
+    assert h.final["train_loss"] < 0.9 * h.records[0]["train_loss"]
+
+
+# ------------------------------------------------------------------ registry
+def test_registry_makes_bp_variants_with_documented_defaults():
+    assert set(M.method_names()) >= {"sgd", "momentum", "nesterov", "adam", "proxbp", "bcd", "sibp"}
+    sgd = M.make_method("sgd")
+    assert isinstance(sgd, BP) and sgd.lr == 0.1 and sgd.rule_name == "sgd"
+    nes = M.make_method("nesterov", lr=0.02)
+    assert nes.rule.nesterov and nes.lr == 0.02
+    assert M.make_method("adam").lr == 1e-3
+    assert M.hyper_of("sibp") == {"eta": 10.0, "lam": 0.5}
+    assert M.method_spec("bcd").full_batch and M.method_spec("bcd").loss == "square"
+
+
+def test_registry_rejects_unknown_names_and_hyper_parameters():
+    with pytest.raises(ValueError, match="unknown method 'lbfgs'; choose one of sgd, "):
+        M.make_method("lbfgs")
+    with pytest.raises(ValueError, match="'sgd' does not take eta; it takes"):
+        M.make_method("sgd", eta=1.0)
+
+
+def test_registry_reports_a_missing_module_as_unavailable(monkeypatch):
+    monkeypatch.setitem(M.METHODS, "ghost", M.MethodSpec("ghost", "sibp_ref._no_such", "X"))
+    with pytest.raises(M.MethodUnavailable, match="sibp_ref._no_such is missing"):
+        M.make_method("ghost")
+
+
+def test_the_progress_bar_writes_only_when_asked(capsys):
+    ds, net, params = small(n=30)
+    train(net, BP(), params, ds, epochs=2, batch_size=10, progress=True)
+    assert "epoch 2/2" in capsys.readouterr().err
+    train(net, BP(), params, ds, epochs=2, batch_size=10)  # stderr is not a terminal here
+    assert capsys.readouterr().err == ""
