@@ -9,14 +9,29 @@ from .backend import get_backend, to_numpy
 from .base import Method
 from .bcd import BCD
 from .bp import BP
+from .datasets import DataError, Dataset, fetch, load_dataset, make_synthetic
 from .losses import CrossEntropy, SquareLoss, get_loss, one_hot
+from .methods import make_method, method_names
 from .network import MLP, normal_init
 from .optimizers import SGD, Adam, Momentum
 from .proxbp import ProxBP
+from .train import History, RunConfig, read_log, run_grid, train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DataError",
+    "Dataset",
+    "History",
+    "RunConfig",
+    "fetch",
+    "load_dataset",
+    "make_method",
+    "make_synthetic",
+    "method_names",
+    "read_log",
+    "run_grid",
+    "train",
     "ACTIVATIONS",
     "Adam",
     "BCD",
