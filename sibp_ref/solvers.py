@@ -39,6 +39,8 @@ Performance notes (SPEC §8), kept by :func:`ncg`:
   ``Σ (R_t − R)(R_t + R) + (2α⟨E, D⟩ + α²||D||²)/(2λ)`` with ``E = Z − Z^0``, never
   ``φ(Z + αD)`` against ``φ(Z)``, so it keeps working in float32 when the decrease is
   below the resolution of φ;
+- where the change of φ is below φ's rounding level (near the minimiser) and Armijo
+  cannot tell, Hager & Zhang's approximate Wolfe test on ``φ'(α)`` decides instead;
 - the first trial step minimises the local quadratic model,
   ``α = −⟨g, D⟩ / (2||σ'(G) ⊙ (D A)||² + ||D||²/λ)``, so one trial per iteration is typical;
 - ``G0`` (the forward pass's ``G``) saves the product ``Z^0 A`` at the start.
@@ -162,6 +164,7 @@ def ncg(
     inv2lam = 1.0 / (2.0 * lam)
     n_max = (max_iters or 500) if tol > 0 else iters
 
+    eps = float(xp.finfo(Z0.dtype).eps)
     E = xp.zeros_like(Z0)  # E = Z − Z^0; Z = Z^0 + E formed once at the end
     G = _start(A, C, Z0, G0)
     R = sig.f(G) - T  # residual of the fit term
@@ -195,6 +198,11 @@ def ncg(
             if bool(change <= c1 * alpha * gD):
                 accepted = True
                 break
+            if _below_resolution(change, R, E, lam, eps) and _approx_wolfe(
+                sig, G_t, R_t, A, E + alpha * D, lam, D, gD
+            ):
+                accepted = True  # Armijo unresolvable in this precision; φ' says descend
+                break
             alpha = shrink * alpha
         if not accepted:
             break  # at the resolution of the arithmetic
@@ -212,6 +220,24 @@ def ncg(
         g, gg = g_new, gg_new
         k += 1
     return InnerResult(Z0 + E, G, k)
+
+
+def _below_resolution(change, R, E, lam, eps) -> bool:
+    """True when ``|Δφ|`` is within rounding of φ itself (about ``n·eps·φ``), where the
+    sign of the computed change says nothing. Checked only after Armijo has failed."""
+    xp = namespace(R)
+    phi = xp.sum(R * R) + xp.sum(E * E) / (2.0 * lam)
+    return bool(xp.abs(change) <= 100.0 * eps * R.shape[1] * phi)
+
+
+def _approx_wolfe(sig, G_t, R_t, A, E_t, lam, D, gD, delta=0.1, sigma_w=0.9) -> bool:
+    """Hager & Zhang (2005)'s approximate Wolfe test on the directional derivative at the
+    trial point, ``σ φ'(0) ≤ φ'(α) ≤ (2δ − 1) φ'(0)``: usable where φ's own change is
+    below rounding, near the minimiser (one extra product with ``Aᵀ``)."""
+    xp = namespace(R_t)
+    g_t = 2.0 * ((sig.df(G_t) * R_t) @ A.T) + E_t / lam
+    dphi = xp.sum(g_t * D)
+    return bool(dphi >= sigma_w * gD) and bool(dphi <= (2.0 * delta - 1.0) * gD)
 
 
 def exact(
