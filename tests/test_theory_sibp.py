@@ -57,9 +57,10 @@ def test_C1_full_batch_sibp_with_small_eta_decreases_J_monotonically(
     xp, sizes, act, n, seed, std, lam
 ):
     """Theorem 4.1: full batch, σ ∈ C² with σ' ≥ 0, exact inner solves and a small η give
-    J(W^{k+1}) ≤ J(W^k) at every step."""
+    J(W^{k+1}) ≤ J(W^k) at every step. (η = 0.002 held on 1500 random draws of this
+    space; η = 0.02 failed once, see test_C1_eta_bar_depends_on_the_problem.)"""
     net, params, X, Y = _random_problem(xp, sizes, act, n, seed, std)
-    J = _losses(net, params, X, Y, SIBP(eta=0.02, lam=lam, solver="exact"), steps=5)
+    J = _losses(net, params, X, Y, SIBP(eta=0.002, lam=lam, solver="exact"), steps=5)
     assert _monotone(J), J
 
 
@@ -73,6 +74,17 @@ def test_C1_monotonicity_needs_eta_below_a_bound(xp, act):
     assert _monotone(small)
     assert small[-1] < small[0]
     assert np.any(large[1:] > large[:-1] * 1.01)
+
+
+def test_C1_eta_bar_depends_on_the_problem(xp):
+    """η̄ of Theorem 4.1 depends on W^0 and λ: a random search found this small tanh net on
+    which η = 0.02 (monotone on most problems) increases J at every step, while a smaller
+    η decreases it. This is why the property test above uses η = 0.002."""
+    net, params, X, Y = _random_problem(xp, [1, 3, 3, 2], "tanh", 1, seed=25824, std=1.196)
+    bad = _losses(net, params, X, Y, SIBP(eta=0.02, lam=1.909, solver="exact"), steps=3)
+    good = _losses(net, params, X, Y, SIBP(eta=0.002, lam=1.909, solver="exact"), steps=3)
+    assert np.all(np.diff(bad) > 0)
+    assert np.all(np.diff(good) < 0)
 
 
 def _step_norms(schedule, steps=600, seed=1):
