@@ -79,6 +79,11 @@ class InnerResult(NamedTuple):
     n_iter: int
 
 
+def _vdot(a: Any, b: Any) -> Any:
+    """Frobenius inner product ``⟨a, b⟩`` as a 0-d array, in one pass (BLAS on NumPy)."""
+    return namespace(a, b).tensordot(a, b, axes=len(a.shape))
+
+
 def _check(lam: float, iters: int, tol: float, max_iters: int | None) -> None:
     if not (isinstance(lam, (int, float)) and lam > 0):
         raise ValueError(f"lam must be a number > 0, got {lam!r}")
@@ -169,15 +174,15 @@ def ncg(
     G = _start(A, C, Z0, G0)
     R = sig.f(G) - T  # residual of the fit term
     S = sig.df(G)  # σ'(G), reused by gradient and quadratic model
-    g = 2.0 * ((S * R) @ A.T)  # ∇φ at Z^0 (E = 0)
-    gg = xp.sum(g * g)
+    g = ((2.0 * S) * R) @ A.T  # ∇φ at Z^0 (E = 0); the 2 scales the (m, n) factor
+    gg = _vdot(g, g)
     stop = tol * tol * max(1.0, float(gg)) if tol > 0 else None
     D = -g
     k = 0
     while k < n_max:
         if stop is not None and bool(gg <= stop):
             break
-        gD = xp.sum(g * D)
+        gD = _vdot(g, D)
         if not bool(gD < 0):  # lost descent (or g = 0): restart
             D = -g
             gD = -gg
@@ -185,8 +190,8 @@ def ncg(
                 break  # g = 0: Z is stationary
         DA = D @ A  # once per iteration (SPEC §8)
         SDA = S * DA
-        ED, DD = xp.sum(E * D), xp.sum(D * D)
-        alpha = -gD / (2.0 * xp.sum(SDA * SDA) + DD / lam)  # minimiser of the local model
+        ED, DD = _vdot(E, D), _vdot(D, D)
+        alpha = -gD / (2.0 * _vdot(SDA, SDA) + DD / lam)  # minimiser of the local model
         accepted = False
         for _ in range(max_backtracks):
             G_t = G + alpha * DA
@@ -208,17 +213,19 @@ def ncg(
             break  # at the resolution of the arithmetic
         E = E + alpha * D
         G, R = G_t, R_t
+        k += 1
+        if k == n_max and stop is None:
+            break  # the last gradient would only feed a direction never used
         S = sig.df(G)
-        g_new = 2.0 * ((S * R) @ A.T) + E / lam
-        gg_new = xp.sum(g_new * g_new)
+        g_new = ((2.0 * S) * R) @ A.T + (1.0 / lam) * E
+        gg_new = _vdot(g_new, g_new)
         if beta == "fr":
             b = gg_new / gg
         else:
-            b = xp.sum(g_new * (g_new - g)) / gg
+            b = (gg_new - _vdot(g_new, g)) / gg
             b = xp.where(b > 0, b, xp.zeros_like(b))
         D = -g_new + b * D
         g, gg = g_new, gg_new
-        k += 1
     return InnerResult(Z0 + E, G, k)
 
 
@@ -234,9 +241,8 @@ def _approx_wolfe(sig, G_t, R_t, A, E_t, lam, D, gD, delta=0.1, sigma_w=0.9) -> 
     """Hager & Zhang (2005)'s approximate Wolfe test on the directional derivative at the
     trial point, ``σ φ'(0) ≤ φ'(α) ≤ (2δ − 1) φ'(0)``: usable where φ's own change is
     below rounding, near the minimiser (one extra product with ``Aᵀ``)."""
-    xp = namespace(R_t)
-    g_t = 2.0 * ((sig.df(G_t) * R_t) @ A.T) + E_t / lam
-    dphi = xp.sum(g_t * D)
+    g_t = ((2.0 * sig.df(G_t)) * R_t) @ A.T + (1.0 / lam) * E_t
+    dphi = _vdot(g_t, D)
     return bool(dphi >= sigma_w * gD) and bool(dphi <= (2.0 * delta - 1.0) * gD)
 
 
