@@ -135,14 +135,15 @@ class SIBP:
         delta = net.loss_fn.grad(F[N1], Y)  # δ_N = ∂J/∂F_N
         F_half = F[N1] - eta * delta  # F_N^{k+½} = F_N^k − η δ_N
         new = [None] * N1
-        for i in range(N1 - 1, -1, -1):  # i = N−1, …, 1 (paper's numbering)
+        # params[i] is the paper's (W_{i+1}, b_{i+1}), F[i] its F_{i+1}: paper's i = N−1, …, 1
+        for i in range(N1 - 1, -1, -1):
             W, b = params[i]
             sigma = net.activation_of(i)
             # (4.1), W-subproblem with b_i^k fixed, then b-subproblem with W_i^{k+1} fixed
             W_new, G_W = self._solve_W(sigma, F[i], b, F_half, W, G[i + 1], lam[i])
             b_new = None if b is None else self._solve_b(sigma, G_W, b, F_half, lam_b[i])
             new[i] = (W_new, b_new)
-            if i > 0:
+            if i > 0:  # not the first layer (F_1 = X is never changed)
                 # (4.2): δ_i = (W_i^{k+1})ᵀ (σ'(G_{i+1}^k) ⊙ δ_{i+1}); F_i^{k+½} = F_i^k − η δ_i
                 delta = W_new.T @ (sigma.df(G[i + 1]) * delta)
                 F_half = F[i] - eta * delta
