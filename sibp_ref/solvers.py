@@ -1,0 +1,352 @@
+"""Inner solvers for SIBP's layer subproblem (4.1), each usable on its own.
+
+Every solver here minimises, over a matrix unknown ``Z`` of shape ``(m, d)``,
+
+.. math:: φ(Z) = \\|σ(Z A + C) − T\\|^2 + \\frac{1}{2λ}\\|Z − Z^0\\|^2 \\;[+\\; γ\\|Z\\|_1]
+
+with data ``A`` of shape ``(d, n)`` (samples as columns), a fixed offset ``C``
+(``(m, n)`` or broadcastable, e.g. a bias column) and target ``T`` of shape ``(m, n)``.
+Both halves of (4.1) have this form:
+
+- the W-subproblem: ``Z = W``, ``A = F_i^k``, ``C = b_i^k``, ``T = F_{i+1}^{k+1/2}``;
+- the b-subproblem: ``Z = b`` (shape ``(m, 1)``), ``A = 1ᵀ`` (a ``(1, n)`` row of
+  ones), ``C = W_i^{k+1} F_i^k``.
+
+The fit term is a plain Frobenius sum and the proximal term ``1/(2λ)``, as (4.1)
+writes them (SPEC §1). The gradient of the smooth part is
+
+.. math:: ∇φ(Z) = 2\\,(σ'(G) ⊙ R)\\,Aᵀ + (Z − Z^0)/λ,\\qquad G = ZA + C,\\; R = σ(G) − T,
+
+and its zero is the proximal-point relation of C2: ``Z = Z^0 − λ ∇f(Z)``.
+
+Solvers:
+
+- :func:`ncg`: nonlinear conjugate gradients warm-started at ``Z^0``, a fixed number of
+  iterations (the paper: 5), Fletcher–Reeves (the authors' choice) or Polak–Ribière+
+  (``beta="pr"``), with Armijo backtracking; or, with ``tol > 0``, to a tolerance.
+- :func:`exact`: :func:`ncg` with Polak–Ribière+ iterated until
+  ``||∇φ|| ≤ tol·max(1, ||∇φ(Z^0)||)`` (for tests of the theory).
+- :func:`prox_grad`: proximal gradient (ISTA with backtracking) with soft-thresholding,
+  for the ℓ1-regularised subproblem of Remark 4.1.
+- :func:`prox_ridge_bias`: the closed form of the b-subproblem when σ is the identity
+  (the W-subproblem's closed form is :func:`sibp_ref.ridge.prox_ridge`).
+
+Performance notes (SPEC §8), kept by :func:`ncg`:
+
+- the line search moves along ``G + α·(D A)``: ``D A`` is one matrix product per CG
+  iteration, not one per trial step;
+- the Armijo test compares the *change* of φ computed directly,
+  ``Σ (R_t − R)(R_t + R) + (2α⟨E, D⟩ + α²||D||²)/(2λ)`` with ``E = Z − Z^0``, never
+  ``φ(Z + αD)`` against ``φ(Z)``, so it keeps working in float32 when the decrease is
+  below the resolution of φ;
+- where the change of φ is below φ's rounding level (near the minimiser) and Armijo
+  cannot tell, Hager & Zhang's approximate Wolfe test on ``φ'(α)`` decides instead;
+- the first trial step minimises the local quadratic model,
+  ``α = −⟨g, D⟩ / (2||σ'(G) ⊙ (D A)||² + ||D||²/λ)``, so one trial per iteration is typical;
+- ``G0`` (the forward pass's ``G``) saves the product ``Z^0 A`` at the start.
+
+Each Armijo test is one host synchronisation (``bool`` of a 0-d array).
+
+References: Nocedal & Wright, *Numerical Optimization*, 2nd ed., §5.2 (Fletcher–Reeves,
+Polak–Ribière+ with restarts) and §3.1 (Armijo backtracking); Beck & Teboulle (2009) for
+proximal gradient with backtracking.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from .activations import Activation, get_activation
+from .backend import device_of, namespace
+
+__all__ = [
+    "InnerResult",
+    "prox_objective",
+    "ncg",
+    "exact",
+    "prox_grad",
+    "soft_threshold",
+    "prox_ridge_bias",
+]
+
+
+class InnerResult(NamedTuple):
+    """What an inner solver returns: the minimiser ``x``, ``G = x A + C`` at it, and the
+    number of iterations taken."""
+
+    x: Any
+    G: Any
+    n_iter: int
+
+
+def _vdot(a: Any, b: Any) -> Any:
+    """Frobenius inner product ``⟨a, b⟩`` as a 0-d array, in one pass (BLAS on NumPy)."""
+    return namespace(a, b).tensordot(a, b, axes=len(a.shape))
+
+
+def _check(lam: float, iters: int, tol: float, max_iters: int | None) -> None:
+    if not (isinstance(lam, (int, float)) and lam > 0):
+        raise ValueError(f"lam must be a number > 0, got {lam!r}")
+    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
+        raise ValueError(f"iters must be an integer >= 1, got {iters!r}")
+    if not tol >= 0:
+        raise ValueError(f"tol must be >= 0, got {tol!r}")
+    if max_iters is not None and (not isinstance(max_iters, int) or max_iters < 1):
+        raise ValueError(f"max_iters must be an integer >= 1, got {max_iters!r}")
+
+
+def _start(A, C, Z0, G0):
+    """``G = Z^0 A + C`` (or the given ``G0``)."""
+    if G0 is not None:
+        return G0
+    G = Z0 @ A
+    return G if C is None else G + C
+
+
+def prox_objective(
+    Z: Any,
+    A: Any,
+    T: Any,
+    Z0: Any,
+    lam: float,
+    sigma: Any = "identity",
+    *,
+    C: Any = None,
+    gamma: float = 0.0,
+) -> Any:
+    """``φ(Z) = ||σ(ZA + C) − T||² + ||Z − Z^0||²/(2λ) + γ||Z||_1`` as a 0-d array."""
+    xp = namespace(Z, A, T)
+    sig = get_activation(sigma)
+    R = sig.f(_start(A, C, Z, None)) - T
+    E = Z - Z0
+    val = xp.sum(R * R) + xp.sum(E * E) / (2.0 * lam)
+    return val + gamma * xp.sum(xp.abs(Z)) if gamma else val
+
+
+def ncg(
+    A: Any,
+    T: Any,
+    Z0: Any,
+    lam: float,
+    sigma: str | Activation = "sigmoid",
+    *,
+    C: Any = None,
+    G0: Any = None,
+    iters: int = 5,
+    beta: str = "fr",
+    tol: float = 0.0,
+    max_iters: int | None = None,
+    c1: float = 1e-4,
+    shrink: float = 0.5,
+    max_backtracks: int = 30,
+) -> InnerResult:
+    """Nonlinear CG on ``φ(Z) = ||σ(ZA + C) − T||² + ||Z − Z^0||²/(2λ)``, from ``Z^0``.
+
+    Parameters
+    ----------
+    A, T, Z0, C : arrays ``(d, n)``, ``(m, n)``, ``(m, d)``, ``(m, n)`` or broadcastable.
+    lam : the proximal weight λ > 0 of (4.1).
+    sigma : the activation (name or :class:`~sibp_ref.activations.Activation`).
+    G0 : ``Z^0 A + C`` if already known (the forward pass's ``G``).
+    iters : iterations when ``tol == 0`` (the paper: 5).
+    beta : ``"fr"`` Fletcher–Reeves ``β = ||g⁺||²/||g||²`` (the authors' code) or
+        ``"pr"`` Polak–Ribière+ ``β = max(0, ⟨g⁺, g⁺ − g⟩/||g||²)``.
+    tol, max_iters : with ``tol > 0``, iterate until ``||g|| ≤ tol·max(1, ||g_0||)`` or
+        ``max_iters`` iterations (default 500).
+    c1, shrink, max_backtracks : Armijo constant, backtracking factor and limit. When no
+        trial step passes, the solver stops at the current point (it never increases φ).
+
+    Whenever ``⟨g, D⟩ ≥ 0`` (Fletcher–Reeves with an inexact line search can lose descent)
+    the direction restarts at ``−g``.
+    """
+    _check(lam, iters, tol, max_iters)
+    if beta not in ("fr", "pr"):
+        raise ValueError(
+            f"beta must be 'fr' (Fletcher-Reeves) or 'pr' (Polak-Ribiere+), got {beta!r}"
+        )
+    xp = namespace(A, T, Z0)
+    sig = get_activation(sigma)
+    inv2lam = 1.0 / (2.0 * lam)
+    n_max = (max_iters or 500) if tol > 0 else iters
+
+    eps = float(xp.finfo(Z0.dtype).eps)
+    E = xp.zeros_like(Z0)  # E = Z − Z^0; Z = Z^0 + E formed once at the end
+    G = _start(A, C, Z0, G0)
+    R = sig.f(G) - T  # residual of the fit term
+    S = sig.df(G)  # σ'(G), reused by gradient and quadratic model
+    g = ((2.0 * S) * R) @ A.T  # ∇φ at Z^0 (E = 0); the 2 scales the (m, n) factor
+    gg = _vdot(g, g)
+    stop = tol * tol * max(1.0, float(gg)) if tol > 0 else None
+    D = -g
+    k = 0
+    while k < n_max:
+        if stop is not None and bool(gg <= stop):
+            break
+        gD = _vdot(g, D)
+        if not bool(gD < 0):  # lost descent (or g = 0): restart
+            D = -g
+            gD = -gg
+            if not bool(gD < 0):
+                break  # g = 0: Z is stationary
+        DA = D @ A  # once per iteration (SPEC §8)
+        SDA = S * DA
+        ED, DD = _vdot(E, D), _vdot(D, D)
+        alpha = -gD / (2.0 * _vdot(SDA, SDA) + DD / lam)  # minimiser of the local model
+        accepted = False
+        for _ in range(max_backtracks):
+            G_t = G + alpha * DA
+            R_t = sig.f(G_t) - T
+            # φ(Z + αD) − φ(Z), computed as a difference, not as two values
+            change = (
+                xp.sum((R_t - R) * (R_t + R)) + (2.0 * alpha * ED + alpha * alpha * DD) * inv2lam
+            )
+            if bool(change <= c1 * alpha * gD):
+                accepted = True
+                break
+            if _below_resolution(change, R, E, lam, eps) and _approx_wolfe(
+                sig, G_t, R_t, A, E + alpha * D, lam, D, gD
+            ):
+                accepted = True  # Armijo unresolvable in this precision; φ' says descend
+                break
+            alpha = shrink * alpha
+        if not accepted:
+            break  # at the resolution of the arithmetic
+        E = E + alpha * D
+        G, R = G_t, R_t
+        k += 1
+        if k == n_max and stop is None:
+            break  # the last gradient would only feed a direction never used
+        S = sig.df(G)
+        g_new = ((2.0 * S) * R) @ A.T + (1.0 / lam) * E
+        gg_new = _vdot(g_new, g_new)
+        if beta == "fr":
+            b = gg_new / gg
+        else:
+            b = (gg_new - _vdot(g_new, g)) / gg
+            b = xp.where(b > 0, b, xp.zeros_like(b))
+        D = -g_new + b * D
+        g, gg = g_new, gg_new
+    return InnerResult(Z0 + E, G, k)
+
+
+def _below_resolution(change, R, E, lam, eps) -> bool:
+    """True when ``|Δφ|`` is within rounding of φ itself (about ``n·eps·φ``), where the
+    sign of the computed change says nothing. Checked only after Armijo has failed."""
+    xp = namespace(R)
+    phi = xp.sum(R * R) + xp.sum(E * E) / (2.0 * lam)
+    return bool(xp.abs(change) <= 100.0 * eps * R.shape[1] * phi)
+
+
+def _approx_wolfe(sig, G_t, R_t, A, E_t, lam, D, gD, delta=0.1, sigma_w=0.9) -> bool:
+    """Hager & Zhang (2005)'s approximate Wolfe test on the directional derivative at the
+    trial point, ``σ φ'(0) ≤ φ'(α) ≤ (2δ − 1) φ'(0)``: usable where φ's own change is
+    below rounding, near the minimiser (one extra product with ``Aᵀ``)."""
+    g_t = ((2.0 * sig.df(G_t)) * R_t) @ A.T + (1.0 / lam) * E_t
+    dphi = _vdot(g_t, D)
+    return bool(dphi >= sigma_w * gD) and bool(dphi <= (2.0 * delta - 1.0) * gD)
+
+
+def exact(
+    A: Any,
+    T: Any,
+    Z0: Any,
+    lam: float,
+    sigma: str | Activation = "sigmoid",
+    *,
+    C: Any = None,
+    G0: Any = None,
+    tol: float = 1e-10,
+    max_iters: int = 500,
+) -> InnerResult:
+    """Solve the subproblem to ``||∇φ|| ≤ tol·max(1, ||∇φ(Z^0)||)``: Polak–Ribière+ NCG."""
+    if not tol > 0:
+        raise ValueError(f"tol must be > 0 for the exact solver, got {tol!r}")
+    return ncg(A, T, Z0, lam, sigma, C=C, G0=G0, beta="pr", tol=tol, max_iters=max_iters)
+
+
+def soft_threshold(Z: Any, tau: float) -> Any:
+    """``sign(Z)·max(|Z| − τ, 0)``: the proximal map of ``τ||·||_1``."""
+    xp = namespace(Z)
+    return xp.sign(Z) * xp.maximum(xp.abs(Z) - tau, xp.zeros_like(Z))
+
+
+def prox_grad(
+    A: Any,
+    T: Any,
+    Z0: Any,
+    lam: float,
+    sigma: str | Activation = "sigmoid",
+    gamma: float = 0.0,
+    *,
+    C: Any = None,
+    G0: Any = None,
+    iters: int = 5,
+    tol: float = 0.0,
+    max_iters: int | None = None,
+    max_backtracks: int = 30,
+) -> InnerResult:
+    """Proximal gradient for ``φ(Z) + γ||Z||_1`` (Remark 4.1), warm-started at ``Z^0``.
+
+    ``Z⁺ = S_{tγ}(Z − t∇φ(Z))`` with soft-thresholding ``S``; the step ``t`` starts at
+    ``λ`` (the proximal term alone has curvature ``1/λ``), doubles after every accepted
+    step and halves until the sufficient-decrease test of Beck & Teboulle holds:
+    ``φ(Z⁺) ≤ φ(Z) + ⟨∇φ(Z), Z⁺ − Z⟩ + ||Z⁺ − Z||²/(2t)`` (change of φ computed directly).
+    A fixed ``iters`` steps, or with ``tol > 0`` until ``||Z⁺ − Z||/t ≤ tol·max(1, first)``.
+    """
+    _check(lam, iters, tol, max_iters)
+    if not gamma >= 0:
+        raise ValueError(f"gamma (the l1 weight) must be >= 0, got {gamma!r}")
+    xp = namespace(A, T, Z0)
+    sig = get_activation(sigma)
+    inv2lam = 1.0 / (2.0 * lam)
+    n_max = (max_iters or 500) if tol > 0 else iters
+
+    Z = Z0
+    E = xp.zeros_like(Z0)
+    G = _start(A, C, Z0, G0)
+    R = sig.f(G) - T
+    t = lam
+    stop = None
+    k = 0
+    while k < n_max:
+        g = 2.0 * ((sig.df(G) * R) @ A.T) + E / lam
+        accepted = False
+        for _ in range(max_backtracks):
+            Z_t = soft_threshold(Z - t * g, t * gamma)
+            P = Z_t - Z
+            G_t = G + P @ A
+            R_t = sig.f(G_t) - T
+            E_t = E + P
+            change = xp.sum((R_t - R) * (R_t + R)) + xp.sum(P * (E_t + E)) * inv2lam
+            if bool(change <= xp.sum(g * P) + xp.sum(P * P) / (2.0 * t)):
+                accepted = True
+                break
+            t = 0.5 * t
+        if not accepted:
+            break
+        Z, E, G, R = Z_t, E_t, G_t, R_t
+        k += 1
+        if tol > 0:
+            res = float(xp.sqrt(xp.sum(P * P))) / t  # the prox-gradient mapping's norm
+            stop = tol * max(1.0, res) if stop is None else stop
+            if res <= stop:
+                break
+        t = 2.0 * t
+    return InnerResult(Z, G, k)
+
+
+def prox_ridge_bias(R: Any, b0: Any, lam: float) -> Any:
+    """Closed form of ``argmin_b ||b 1ᵀ − R||² + ||b − b^0||²/(2λ)``: the b-subproblem of
+    (4.1) when σ is the identity, with ``R = F_{i+1}^{k+1/2} − W^{k+1} F_i^k`` of shape
+    ``(m, n)``: ``b = (2 Σ_columns R + b^0/λ) / (2n + 1/λ)``."""
+    if not lam > 0:
+        raise ValueError(f"lam must be > 0, got {lam!r}")
+    xp = namespace(R, b0)
+    n = R.shape[1]
+    return (2.0 * xp.sum(R, axis=1, keepdims=True) + b0 / lam) / (2.0 * n + 1.0 / lam)
+
+
+def ones_row(F: Any) -> Any:
+    """The ``(1, n)`` row of ones that turns the b-subproblem into the generic form."""
+    xp = namespace(F)
+    return xp.ones((1, F.shape[1]), dtype=F.dtype, device=device_of(F))

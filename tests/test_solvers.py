@@ -1,0 +1,210 @@
+"""Inner solvers of (4.1): each against an independent oracle (C2 and the ℓ1 variant)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+from sibp_ref import backend as B
+from sibp_ref.activations import get_activation
+from sibp_ref.ridge import prox_ridge
+from sibp_ref.solvers import (
+    exact,
+    ncg,
+    ones_row,
+    prox_grad,
+    prox_objective,
+    prox_ridge_bias,
+    soft_threshold,
+)
+
+SMOOTH = ["sigmoid", "tanh", "softplus"]
+
+
+def _problem(xp, m=3, d=4, n=6, seed=0, dtype="float64"):
+    rng = np.random.default_rng(seed)
+    A = B.asarray(rng.normal(size=(d, n)), xp, dtype=dtype)
+    T = B.asarray(rng.uniform(0.1, 0.9, size=(m, n)), xp, dtype=dtype)
+    Z0 = B.asarray(rng.normal(scale=0.5, size=(m, d)), xp, dtype=dtype)
+    C = B.asarray(rng.normal(scale=0.3, size=(m, 1)), xp, dtype=dtype)
+    return A, T, Z0, C
+
+
+def _grad_f(Z, A, T, sigma, C):
+    """∇f for f(Z) = ||σ(ZA + C) − T||², written from scratch in NumPy."""
+    sig = get_activation(sigma)
+    Z, A, T, C = (B.to_numpy(a) for a in (Z, A, T, C))
+    G = Z @ A + C
+    return 2.0 * ((B.to_numpy(sig.df(G)) * (B.to_numpy(sig.f(G)) - T)) @ A.T)
+
+
+@pytest.mark.parametrize("sigma", SMOOTH)
+@pytest.mark.parametrize("lam", [0.05, 1.0, 20.0])
+def test_C2_exact_W_update_is_a_proximal_step(xp, sigma, lam):
+    """After (4.1): W^{k+1} = W^k − λ ∇f(W^{k+1}), to the solver's tolerance."""
+    A, T, Z0, C = _problem(xp)
+    r = exact(A, T, Z0, lam, sigma, C=C, tol=1e-11)
+    Z = B.to_numpy(r.x)
+    resid = Z - (B.to_numpy(Z0) - lam * _grad_f(r.x, A, T, sigma, C))
+    assert np.linalg.norm(resid) <= 1e-9 * max(1.0, lam)
+    assert r.n_iter < 500
+
+
+@pytest.mark.parametrize("sigma", SMOOTH)
+def test_C2_exact_b_update_is_a_proximal_step(xp, sigma):
+    """The b-half of (4.1) in the same generic form, A = 1ᵀ: b^{k+1} = b^k − λ ∇f(b^{k+1})."""
+    A, T, Z0, C = _problem(xp)
+    WF = Z0 @ A
+    b0 = C
+    ones = ones_row(WF)
+    r = exact(ones, T, b0, 0.7, sigma, C=WF, tol=1e-11)
+    resid = B.to_numpy(r.x) - (B.to_numpy(b0) - 0.7 * _grad_f(r.x, ones, T, sigma, WF))
+    assert np.linalg.norm(resid) <= 1e-9
+
+
+@pytest.mark.parametrize("beta", ["fr", "pr"])
+@pytest.mark.parametrize("sigma", SMOOTH)
+def test_C2_ncg_many_iterations_agrees_with_scipy_minimize(sigma, beta):
+    xp = B.get_backend("numpy")
+    A, T, Z0, C = _problem(xp, seed=3)
+    lam = 2.0
+
+    def phi(z):
+        return float(prox_objective(z.reshape(Z0.shape), A, T, Z0, lam, sigma, C=C))
+
+    def grad(z):
+        Z = z.reshape(Z0.shape)
+        return (_grad_f(Z, A, T, sigma, C) + (Z - Z0) / lam).ravel()
+
+    ref = scipy.optimize.minimize(
+        phi, Z0.ravel(), jac=grad, method="BFGS", options={"gtol": 1e-12, "maxiter": 2000}
+    )
+    r = ncg(A, T, Z0, lam, sigma, C=C, iters=300, beta=beta)
+    np.testing.assert_allclose(r.x.ravel(), ref.x, atol=1e-7)
+    assert phi(r.x.ravel()) <= ref.fun + 1e-12
+
+
+def test_C2_ridge_closed_form_agrees_with_dense_solve():
+    """prox_ridge (primal and dual) and prox_ridge_bias against the vectorised normal
+    equations solved densely: vec(θ) of min ||θA − T||² + ||θ − θ0||²/(2λ)."""
+    rng = np.random.default_rng(1)
+    m, d, n, lam = 2, 5, 3, 0.3
+    A, T, th0 = rng.normal(size=(d, n)), rng.normal(size=(m, n)), rng.normal(size=(m, d))
+    # row-major vec: (θA)_{ij} = Σ_k θ_{ik} A_{kj}  ⇒  vec(θA) = (I_m ⊗ Aᵀ) vec(θ)
+    K = np.kron(np.eye(m), A.T)
+    H = 2 * K.T @ K + np.eye(m * d) / lam
+    want = np.linalg.solve(H, 2 * K.T @ T.ravel() + th0.ravel() / lam).reshape(m, d)
+    xp = B.get_backend("numpy")
+    for form in ("primal", "dual"):
+        np.testing.assert_allclose(prox_ridge(A, T, th0, lam, form=form), want, atol=1e-12)
+    # the identity-σ b-subproblem: θ = b (m, 1), A = 1ᵀ
+    b0 = rng.normal(size=(m, 1))
+    K1 = np.kron(np.eye(m), np.ones((n, 1)))
+    H1 = 2 * K1.T @ K1 + np.eye(m) / lam
+    want_b = np.linalg.solve(H1, 2 * K1.T @ T.ravel() + b0.ravel() / lam).reshape(m, 1)
+    np.testing.assert_allclose(
+        prox_ridge_bias(xp.asarray(T), xp.asarray(b0), lam), want_b, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("beta", ["fr", "pr"])
+def test_ncg_never_increases_the_subproblem_objective(xp, beta):
+    for seed in range(4):
+        A, T, Z0, C = _problem(xp, seed=seed)
+        for lam in (0.01, 1.0, 100.0):
+            r = ncg(A, T, Z0, lam, "sigmoid", C=C, iters=5, beta=beta)
+            before = float(prox_objective(Z0, A, T, Z0, lam, "sigmoid", C=C))
+            after = float(prox_objective(r.x, A, T, Z0, lam, "sigmoid", C=C))
+            assert after < before
+            np.testing.assert_allclose(B.to_numpy(r.G), B.to_numpy(r.x @ A + C), atol=1e-12)
+
+
+def test_ncg_float32_armijo_still_makes_progress():
+    """In float32 the late decreases of φ fall below its resolution; comparing the change
+    directly (SPEC §8) keeps the line search accepting steps, so 20 float32 iterations
+    follow the float64 ones."""
+    xp = B.get_backend("numpy")
+    A, T, Z0, C = _problem(xp, m=10, d=50, n=2000, seed=4)
+    A32, T32, Z32, C32 = (xp.astype(a, xp.float32) for a in (A, T, Z0, C))
+    r64 = ncg(A, T, Z0, 1.0, "sigmoid", C=C, iters=20, beta="pr")
+    r32 = ncg(A32, T32, Z32, 1.0, "sigmoid", C=C32, iters=20, beta="pr")
+    phi0 = float(prox_objective(Z0, A, T, Z0, 1.0, "sigmoid", C=C))
+    phi64 = float(prox_objective(r64.x, A, T, Z0, 1.0, "sigmoid", C=C))
+    phi32 = float(prox_objective(xp.astype(r32.x, xp.float64), A, T, Z0, 1.0, "sigmoid", C=C))
+    assert r32.x.dtype == xp.float32 and r32.n_iter == 20
+    assert phi32 - phi64 <= 1e-4 * (phi0 - phi64)
+    np.testing.assert_allclose(r32.x, r64.x, atol=1e-3)
+
+
+class _CountingMatmul(np.ndarray):
+    """An ndarray that counts the products it takes part in (to check SPEC §8)."""
+
+    count = 0
+
+    def __matmul__(self, other):
+        _CountingMatmul.count += 1
+        return np.asarray(self) @ np.asarray(other)
+
+    def __rmatmul__(self, other):
+        _CountingMatmul.count += 1
+        return np.asarray(other) @ np.asarray(self)
+
+
+def test_ncg_line_search_computes_DA_once_per_iteration():
+    """Two products with the data per CG iteration (D·A and the gradient's (σ'⊙R)·Aᵀ),
+    one for the first gradient, none for a gradient after the last step (it would only
+    feed an unused direction), however many trial steps the line search takes."""
+    xp = B.get_backend("numpy")
+    A, T, Z0, C = _problem(xp, seed=5)
+    G0 = Z0 @ A + C
+    Ac = A.view(_CountingMatmul)
+    _CountingMatmul.count = 0
+    r = ncg(Ac, T, Z0, 50.0, "tanh", C=C, G0=G0, iters=5)
+    # the .T of a counting array is a counting array too: both products are counted
+    assert r.n_iter == 5
+    assert _CountingMatmul.count == 1 + 2 * r.n_iter - 1
+
+
+def test_prox_grad_l1_solution_satisfies_subgradient_conditions(xp):
+    """Remark 4.1: 0 ∈ ∇s(Z) + γ ∂||Z||_1, s the smooth part of the subproblem."""
+    A, T, Z0, C = _problem(xp, seed=6)
+    lam, gamma = 0.5, 0.4
+    r = prox_grad(A, T, Z0, lam, "sigmoid", gamma, C=C, tol=1e-12, max_iters=5000)
+    Z = B.to_numpy(r.x)
+    g = _grad_f(r.x, A, T, "sigmoid", C) + (Z - B.to_numpy(Z0)) / lam
+    nz = Z != 0
+    assert (~nz).any(), "γ was chosen so that some weights are pruned"
+    np.testing.assert_allclose(g[nz], -gamma * np.sign(Z[nz]), atol=1e-8)
+    assert np.all(np.abs(g[~nz]) <= gamma + 1e-8)
+
+
+def test_prox_grad_without_l1_agrees_with_exact_ncg(xp):
+    A, T, Z0, C = _problem(xp, seed=7)
+    r1 = prox_grad(A, T, Z0, 0.8, "tanh", 0.0, C=C, tol=1e-12, max_iters=5000)
+    r2 = exact(A, T, Z0, 0.8, "tanh", C=C, tol=1e-12)
+    np.testing.assert_allclose(B.to_numpy(r1.x), B.to_numpy(r2.x), atol=1e-9)
+
+
+def test_soft_threshold_is_the_prox_of_l1(xp):
+    z = xp.asarray([-2.0, -0.5, 0.0, 0.3, 1.5], dtype=xp.float64)
+    np.testing.assert_allclose(B.to_numpy(soft_threshold(z, 0.4)), [-1.6, -0.1, 0, 0, 1.1])
+
+
+def test_bad_solver_arguments_raise_clear_errors():
+    xp = B.get_backend("numpy")
+    A, T, Z0, C = _problem(xp)
+    with pytest.raises(ValueError, match="lam"):
+        ncg(A, T, Z0, 0.0, "sigmoid")
+    with pytest.raises(ValueError, match="lam"):
+        prox_grad(A, T, Z0, -1.0, "sigmoid", 0.1)
+    with pytest.raises(ValueError, match="iters"):
+        ncg(A, T, Z0, 1.0, "sigmoid", iters=0)
+    with pytest.raises(ValueError, match="beta"):
+        ncg(A, T, Z0, 1.0, "sigmoid", beta="hs")
+    with pytest.raises(ValueError, match="gamma"):
+        prox_grad(A, T, Z0, 1.0, "sigmoid", -0.1)
+    with pytest.raises(ValueError, match="tol"):
+        exact(A, T, Z0, 1.0, "sigmoid", tol=0.0)
+    with pytest.raises(ValueError, match="activation"):
+        ncg(A, T, Z0, 1.0, "swish")
