@@ -15,11 +15,20 @@ from .methods import make_method, method_names
 from .network import MLP, normal_init
 from .optimizers import SGD, Adam, Momentum
 from .proxbp import ProxBP
+from .schedules import constant, inverse_power
+from .sibp import SIBP, SIBPState
+from .toy import iterations_to_halve, toy_problem
 from .train import History, RunConfig, read_log, run_grid, train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SIBP",
+    "SIBPState",
+    "constant",
+    "inverse_power",
+    "iterations_to_halve",
+    "toy_problem",
     "DataError",
     "Dataset",
     "History",
