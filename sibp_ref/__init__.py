@@ -18,7 +18,7 @@ from .proxbp import ProxBP
 from .schedules import constant, inverse_power
 from .sibp import SIBP, SIBPState
 from .toy import iterations_to_halve, toy_problem
-from .train import History, RunConfig, read_log, run_grid, train
+from .train import History, RunConfig, read_log, run_grid
 
 __version__ = "0.1.0"
 
@@ -40,7 +40,6 @@ __all__ = [
     "method_names",
     "read_log",
     "run_grid",
-    "train",
     "ACTIVATIONS",
     "Adam",
     "BCD",
