@@ -98,7 +98,11 @@ def test_per_method_parameters_apply_to_that_method_only(capsys, tmp_path):
         )["settings"]["config"]["hyper"]
         for p in tmp_path.glob("*.jsonl")
     }
-    assert hyper == {"sgd": {"lr": 0.1}, "adam": {"lr": 0.01}}
+    # sgd keeps the main job's setting on the synthetic problem; adam.lr reached adam only
+    from sibp_ref.cli import MAIN_JOB_HYPER
+
+    assert hyper == {"sgd": MAIN_JOB_HYPER["sgd"], "adam": {"lr": 0.01}}
+    assert MAIN_JOB_HYPER["sgd"]["lr"] != 0.01
 
 
 @pytest.mark.parametrize(
