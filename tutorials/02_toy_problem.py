@@ -40,14 +40,17 @@ and ``δ`` from (4.2). Its solution is
 and ``⟨δ_{i+1}, F_i⟩`` is ``∂F/∂w_i`` (with SIBP's δ, which uses the new weights above).
 In the vanishing region the neurons are tiny, ``F_i ≈ 0.15^{i−1} x``, so for the upper
 layers the fit term is negligible (``2λ||F_i||² ≪ 1``) and the step is a gradient step of
-size ``α_i ≈ 2λη = 200`` — some 7000 times SGD's stable rate. Once the weights leave the
+size ``α_i ≈ 2λη = 200``, about 10⁴ times SGD's stable rate (0.01–0.03). The lower layers,
+whose inputs are ``O(1)``, take small steps (the first step of ``w_1`` is 2.5e-7 of
+``−2λη ∂F/∂w_1``): the escape is driven by the upper weights. Once the weights leave the
 flat region, ``||F_i||²`` grows to ``O(Σx²) ≈ 10`` and ``α_i`` falls to about
 ``η/||F_i||² ≈ 2e-5``: the implicit step turns itself into a small, Gauss–Newton-like step
 and stays stable, where an explicit step of 200 would explode (``|f'|`` grows like
-``|w|^13``, tutorial 01). The lowest layer sees ``F_1 = X`` and always takes a small step.
+``|w|^13``, tutorial 01).
 The script checks this formula against the actual SIBP step to round-off, compares SIBP's
 first step with ``−2λη ∇F``, and plots ``α_i`` along the run. With the natural settings
-``2λη = 0.1``: a step no larger than SGD's, so no reason to escape sooner.
+``2λη = 0.1``: a step no larger than an SGD step of 0.1, which is unstable here, so no
+reason to escape sooner, and a risk of blowing up.
 
 Run: ``python tutorials/02_toy_problem.py`` (about 5 minutes on 2 cores; ``--quick`` for the
 test). Writes ``figures/02_toy_problem.png`` and ``tutorials/results/02_toy_problem.json``.
