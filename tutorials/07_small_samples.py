@@ -164,6 +164,7 @@ def plot(all_results, s, args) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.5), sharex=True)
     for row, (e, results) in zip(axes, all_results, strict=True):
@@ -189,6 +190,7 @@ def plot(all_results, s, args) -> Path:
         row[1].legend(fontsize=8, loc="lower right")
     for ax in axes[1]:
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(
         f"Small training sets (§5.4): {s['epochs']} epochs, batch 100 (shuffled), init "
         f"N(0, {s['init_std']:g}), float32, seed {s['seed']} ({s['mode']} setting); "
