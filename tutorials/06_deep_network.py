@@ -88,6 +88,7 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     )
     p.add_argument("--raw-init", action="store_true", help="the paper's stds at any width")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--suffix", default="", help="appended to the output names, e.g. _long")
     extra, _ = p.parse_known_args(argv)
     if extra.paper:
         s = dict(width=600, depth=10, n_train=60000, epochs=20, bcd_n=10000)
@@ -107,6 +108,7 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     s["paper_inits"] = extra.inits
     s["inits"] = [round(v * scale, 6) for v in extra.inits]
     s["seed"] = extra.seed
+    s["name"] = NAME + extra.suffix
     s["batch_size"] = 100
     try:
         _locate_idx("mnist", args.data_dir)
@@ -262,7 +264,9 @@ def plot(results, s, args) -> Path:
     ax.set_title("gradient of the first layer  [paper Fig. 7]", fontsize=10)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    lo = min(np.nanmin(h.column("grad_norm_W1")) for _, h in results) / 1e3
+    ax.set_ylim(bottom=lo)  # room for the legend below the curves
+    ax.legend(fontsize=8, ncol=2, loc="lower center")
     sizes = f"784-{s['width']}^{s['depth']}-10" if s["dataset"] == "mnist" else "synthetic"
     fig.suptitle(
         f"Deep ReLU net {sizes} on {s['dataset']}: {s['n_train']} training samples, "
@@ -272,7 +276,7 @@ def plot(results, s, args) -> Path:
         fontsize=10,
     )
     fig.tight_layout()
-    path = common.savefig(fig, args, f"{NAME}.png")
+    path = common.savefig(fig, args, f"{s['name']}.png")
     plt.close(fig)
     return path
 
@@ -281,7 +285,7 @@ def plot(results, s, args) -> Path:
 def main(argv: list[str] | None = None) -> None:
     args, s = settings(argv)
     print("settings:", s)
-    runs = (Path(args.out) if args.out else common.ROOT) / "runs" / NAME
+    runs = (Path(args.out) if args.out else common.ROOT) / "runs" / s["name"]
     t0 = time.perf_counter()
     results = run_grid(configs(args, s), runs)
     results = [(c, h) for c, h in results if h is not None]
@@ -299,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     path = plot(results, s, args)
     common.save_results(
         args,
-        NAME,
+        s["name"],
         {"settings": s, "verdict": v, "runs": rows, "wall_s": time.perf_counter() - t0},
     )
     print("figure:", path)
