@@ -31,7 +31,10 @@ Settings
   ``√(600/100)`` (``--raw-init`` keeps the paper's stds, which at width 100 vanish much
   harder); 4 000 training samples, 15 epochs, BCD on the same 4 000 (full batch).
 - ``--quick`` (tests): 784-32³-10, 300 samples, 2 epochs; synthetic data without MNIST.
-- ``--width``, ``--depth``, ``--n-train``, ``--epochs``, ``--bcd-n``, ``--sgd-lrs`` set each alone.
+- ``--width``, ``--depth``, ``--n-train``, ``--epochs``, ``--bcd-n``, ``--sgd-lrs`` set each alone;
+  ``--inits 0.01,0.03`` runs some of the paper's inits only, ``--suffix _long`` renames the
+  outputs (the committed ``06_deep_network_long`` run: ``--inits 0.01,0.03 --epochs 40
+  --sgd-lrs 0.1 --suffix _long``, 1 600 steps, to see whether more steps change the verdict).
 
 Methods (registry defaults, ``sibp_ref.methods``): SGD lr 0.1 (the paper does not say; also a
 small sweep ``--sgd-lrs``, default 0.1, 0.01, 1), ProxBP (η = 1, λ = 0.5, exact solve), BCD
