@@ -67,6 +67,7 @@ from sibp_ref.train import RunConfig, run_grid  # noqa: E402
 NAME = "06_deep_network"
 PAPER_STDS = [0.01, 0.025, 0.03]
 PAPER_WIDTH = 600
+PAPER_FIG = {0.01: 4, 0.025: 5, 0.03: 6}
 METHODS = ["sgd", "proxbp", "bcd", "sibp"]
 LABELS = {"sgd": "SGD", "proxbp": "ProxBP", "bcd": "BCD", "sibp": "SIBP"}
 TRAINS = 0.5  # "trains": final training accuracy above this (chance is 0.1)
@@ -220,7 +221,11 @@ def plot(results, s, args) -> Path:
     lr0 = s["sgd_lrs"][0]
     init_ls = dict(zip(s["inits"], ["-", "--", ":"], strict=False))
     for ax, std, paper_std, fig_no in zip(
-        axes.ravel()[:3], s["inits"], s["paper_inits"], (4, 5, 6), strict=False
+        axes.ravel()[:3],
+        s["inits"],
+        s["paper_inits"],
+        [PAPER_FIG.get(v, "-") for v in s["paper_inits"]],
+        strict=False,
     ):
         for cfg, h in results:
             if cfg.init_std != std:
@@ -247,6 +252,8 @@ def plot(results, s, args) -> Path:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8, loc="best")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for unused in axes.ravel()[len(s["inits"]) : 3]:
+        unused.set_visible(False)
     ax = axes[1, 1]
     for cfg, h in results:
         if cfg.method == "sibp" or (cfg.method == "sgd" and cfg.hyper["lr"] == lr0):
