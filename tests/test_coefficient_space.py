@@ -84,3 +84,80 @@ def test_coefficient_space_bad_arguments_raise_clear_errors():
         prox_ridge_affine(F, T, W, b, 0.0)
     with pytest.raises(ValueError, match="iters"):
         prox_ridge_affine(F, T, W, b, 1.0, solver="cg", iters=0)
+
+
+# ---------------------------------------------------------------- SIBP's NCG (4.1)
+def _ncg_problem(xp, m=4, d=15, n=6, seed=3):
+    rng = np.random.default_rng(seed)
+    A = B.asarray(rng.standard_normal((d, n)), xp)
+    T = B.asarray(rng.uniform(0.1, 0.9, size=(m, n)), xp)
+    Z0 = B.asarray(0.4 * rng.standard_normal((m, d)), xp)
+    C = B.asarray(0.3 * rng.standard_normal((m, 1)), xp)
+    return A, T, Z0, C
+
+
+@pytest.mark.parametrize("beta", ["fr", "pr"])
+@pytest.mark.parametrize("sigma", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("lam", [0.05, 2.0])
+def test_ncg_in_coefficient_space_has_the_primal_iterates(xp, beta, sigma, lam):
+    """Same Z and G = ZA + C after every iteration count (W-subproblem of (4.1), n < d)."""
+    from sibp_ref.solvers import ncg
+
+    A, T, Z0, C = _ncg_problem(xp)
+    G0 = Z0 @ A + C
+    for iters in (1, 2, 3, 5, 9):
+        kw = dict(C=C, G0=G0, iters=iters, beta=beta)
+        p = ncg(A, T, Z0, lam, sigma, form="primal", **kw)
+        q = ncg(A, T, Z0, lam, sigma, form="dual", **kw)
+        assert p.n_iter == q.n_iter
+        _close(q.x, p.x, 1e-8)
+        _close(q.G, p.G, 1e-8)
+    assert ncg(A, T, Z0, lam, sigma, C=C, iters=3, beta=beta).n_iter == 3  # "auto": the dual
+
+
+def test_exact_ncg_in_coefficient_space_reaches_the_same_minimiser():
+    from sibp_ref.solvers import ncg
+
+    xp = B.get_backend("numpy")
+    A, T, Z0, C = _ncg_problem(xp, seed=4)
+    kw = dict(C=C, beta="pr", tol=1e-10, max_iters=500)
+    p = ncg(A, T, Z0, 0.8, "tanh", form="primal", **kw)
+    q = ncg(A, T, Z0, 0.8, "tanh", form="dual", **kw)
+    _close(q.x, p.x, 1e-8)
+
+
+class _CountingMatmul(np.ndarray):
+    """An ndarray that counts the products it takes part in."""
+
+    count = 0
+
+    def __matmul__(self, other):
+        _CountingMatmul.count += 1
+        return np.asarray(self) @ np.asarray(other)
+
+    def __rmatmul__(self, other):
+        _CountingMatmul.count += 1
+        return np.asarray(other) @ np.asarray(self)
+
+
+def test_ncg_in_coefficient_space_touches_the_data_twice():
+    """K = AᵀA and Z^0 + Y Aᵀ at the end: no (m, d)-sized product inside the iterations."""
+    from sibp_ref.solvers import ncg
+
+    xp = B.get_backend("numpy")
+    A, T, Z0, C = _ncg_problem(xp, seed=5)
+    G0 = Z0 @ A + C
+    Ac = A.view(_CountingMatmul)
+    _CountingMatmul.count = 0
+    r = ncg(Ac, T, Z0, 50.0, "tanh", C=C, G0=G0, iters=5, form="dual")
+    assert r.n_iter == 5
+    assert _CountingMatmul.count == 2
+
+
+def test_ncg_bad_form_is_a_clear_error():
+    from sibp_ref.solvers import ncg
+
+    xp = B.get_backend("numpy")
+    A, T, Z0, C = _ncg_problem(xp)
+    with pytest.raises(ValueError, match="form"):
+        ncg(A, T, Z0, 1.0, "tanh", form="coefficients")
