@@ -58,6 +58,7 @@ from typing import Any, NamedTuple
 
 from .activations import Activation, get_activation
 from .backend import device_of, namespace
+from .ridge import _vdot
 
 __all__ = [
     "InnerResult",
@@ -77,11 +78,6 @@ class InnerResult(NamedTuple):
     x: Any
     G: Any
     n_iter: int
-
-
-def _vdot(a: Any, b: Any) -> Any:
-    """Frobenius inner product ``⟨a, b⟩`` as a 0-d array, in one pass (BLAS on NumPy)."""
-    return namespace(a, b).tensordot(a, b, axes=len(a.shape))
 
 
 def _check(lam: float, iters: int, tol: float, max_iters: int | None) -> None:
