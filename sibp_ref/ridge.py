@@ -93,7 +93,9 @@ def prox_ridge(
         return solve_spd(M, rhs, side="right")  # θ M = rhs
     if form == "dual":
         R = T - (theta0 @ A if theta0_A is None else theta0_A)
-        return theta0 + dual_coefficients(A.T @ A, R, lam) @ A.T
+        theta = dual_coefficients(A.T @ A, R, lam) @ A.T
+        theta += theta0  # in the fresh product's buffer
+        return theta
     raise ValueError(f"form must be 'auto', 'primal' or 'dual', got {form!r}")
 
 
@@ -142,7 +144,9 @@ def prox_ridge_cg(
         if tol > 0:
             rhs = 2.0 * (T @ A.T) + theta0 / lam
             stop = tol * tol * _vdot(rhs, rhs)
-        return theta0 + cg_coefficients(A.T @ A, R, lam, iters, stop=stop) @ A.T
+        theta = cg_coefficients(A.T @ A, R, lam, iters, stop=stop) @ A.T
+        theta += theta0  # in the fresh product's buffer
+        return theta
     if form != "primal":
         raise ValueError(f"form must be 'auto', 'primal' or 'dual', got {form!r}")
 
@@ -252,7 +256,8 @@ def prox_ridge_affine(
         Z = dual_coefficients(K, R, lam)
     else:
         Z = cg_coefficients(K, R, lam, check_int("iters", iters, 1))
-    W_new = W + Z @ F.T
+    W_new = Z @ F.T
+    W_new += W  # W^k + Z Fᵀ, in the fresh product's buffer
     return W_new, (None if b is None else b + xp.sum(Z, axis=1, keepdims=True))
 
 

@@ -273,7 +273,9 @@ def _ncg_coefficients(
         b = _beta(xp, beta, gg_new, _vdot(gK_new, g) if beta == "pr" else None, gg)
         D, DK = -g_new + b * D, -gK_new + b * DK
         g, gK, gg = g_new, gK_new, gg_new
-    return InnerResult(Z0 + Y @ A.T, G, k)
+    Z = Y @ A.T  # Z − Z^0, fresh: add Z^0 in its buffer
+    Z += Z0
+    return InnerResult(Z, G, k)
 
 
 def _beta(xp, rule, gg_new, g_new_g, gg):
