@@ -302,16 +302,15 @@ class _LineSearch:
         self.eps = float(namespace(T).finfo(dtype).eps)
 
     def __call__(self, G, R, S, DA, gD, ED, DD, EE):
-        sig, T, lam, xp = self.sig, self.T, self.lam, namespace(G)
+        sig, T, lam = self.sig, self.T, self.lam
         SDA = S * DA
         alpha = -gD / (2.0 * _vdot(SDA, SDA) + DD / lam)  # minimiser of the local model
         for _ in range(self.max_backtracks):
             G_t = G + alpha * DA
             R_t = sig.f(G_t) - T
             # φ(Z + αD) − φ(Z), computed as a difference, not as two values
-            change = xp.sum((R_t - R) * (R_t + R)) + (2.0 * alpha * ED + alpha * alpha * DD) / (
-                2.0 * lam
-            )
+            prox_change = (2.0 * alpha * ED + alpha * alpha * DD) / (2.0 * lam)
+            change = _vdot(R_t - R, R_t + R) + prox_change
             if bool(change <= self.c1 * alpha * gD):
                 return alpha, G_t, R_t
             if _below_resolution(change, R, EE(), lam, self.eps) and _approx_wolfe(
