@@ -12,7 +12,10 @@ One iteration at ``Θ^k`` on a batch ``(X, Y)``:
 
    a linear least-squares problem (:mod:`sibp_ref.ridge`): ``solver="exact"`` by
    Cholesky (the ``n × n`` dual form when the batch is smaller than the layer,
-   SPEC §8), ``solver="cg"`` by ``iters`` steps of linear CG warm-started at ``θ_i^k``.
+   SPEC §8), ``solver="cg"`` by ``iters`` steps of linear CG warm-started at ``θ_i^k``
+   (run on ``n``-sized coefficients, ``θ = θ_i^k + ZĀᵀ``, when ``n ≤ d``: same iterates;
+   :func:`sibp_ref.ridge.prox_ridge_affine`). Step 1 needs only ``∂J/∂G``, not ``∂J/∂W``
+   (:meth:`sibp_ref.MLP.backward_G`).
 
 Closed form and the BP limit. Since ``T_i − θ_i^kĀ = −η ∂J/∂G_{i+1}`` and
 ``(∂J/∂G_{i+1}) Āᵀ = [∂J/∂W_i, ∂J/∂b_i] =: ∇_θ J`` (3.2), the normal equations

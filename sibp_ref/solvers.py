@@ -33,8 +33,13 @@ Solvers:
 
 Performance notes (SPEC §8), kept by :func:`ncg`:
 
-- the line search moves along ``G + α·(D A)``: ``D A`` is one matrix product per CG
-  iteration, not one per trial step;
+- when the batch is smaller than the layer input (``n < d``, SIBP's W-subproblems) NCG
+  runs in the coefficient space, ``Z = Z^0 + Y Aᵀ`` with ``K = AᵀA`` (same iterates,
+  argument in :func:`_ncg_coefficients`): one ``m × n × n`` product per iteration and
+  ``(m, n)``-sized passes; ``form="primal"`` keeps the weight-space iteration;
+- the line search (:class:`_LineSearch`, shared by both forms) moves along
+  ``G + α·(D A)``: ``D A`` is one matrix product per CG iteration (none in the
+  coefficient space), not one per trial step;
 - the Armijo test compares the *change* of φ computed directly,
   ``Σ (R_t − R)(R_t + R) + (2α⟨E, D⟩ + α²||D||²)/(2λ)`` with ``E = Z − Z^0``, never
   ``φ(Z + αD)`` against ``φ(Z)``, so it keeps working in float32 when the decrease is
