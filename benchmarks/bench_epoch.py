@@ -225,16 +225,21 @@ def flops_per_step(key, sizes, n, iters=5):
 
     - BP / Adam: forward ``Σ P_i``, ``dW = dG Fᵀ`` ``Σ P_i``, ``δ = Wᵀ dG`` for all but the
       first layer: ``3 Σ P_i − P_0``.
-    - ProxBP exact, dual form (n < d): forward, δ for all but the first layer, then per
-      layer the Gram matrix ``ĀᵀĀ`` (2 n² (d+1)), the n×n solve with m right-hand sides
-      (2 m n², plus n³/3 for Cholesky) and ``Z Āᵀ`` (``P_i``); the primal form where
-      ``n ≥ d+1``: ``ĀĀᵀ``, ``TĀᵀ`` and the (d+1)³/3 + 2 m (d+1)² solve.
-    - ProxBP CG-k as ``ridge.prox_ridge_cg`` runs it: forward, δ, then per layer
-      ``TĀᵀ`` and ``M θ^0`` (3 products) and 2 per iteration: ``(3 + 2k) P_i``.
+    - ProxBP exact, coefficient (dual) form where ``n ≤ d`` (``ridge.prox_ridge_affine``):
+      forward, δ for all but the first layer (``backward_G``, no ``dW``), then per layer
+      the Gram matrix ``FᵀF`` (2 n² d), the n×n solve with m right-hand sides (2 m n², plus
+      n³/3 for Cholesky) and ``W + Z Fᵀ`` (``P_i``); the primal form where ``n > d``:
+      ``ĀĀᵀ``, ``TĀᵀ`` and the (d+1)³/3 + 2 m (d+1)² solve.
+    - ProxBP CG-k in the coefficient space (``ridge.cg_coefficients``, n ≤ d): forward, δ,
+      then per layer ``FᵀF`` (2 n² d), ``k + 1`` products ``ρ K`` (2 m n² each) and
+      ``Z Fᵀ`` (``P_i``); the primal CG where ``n > d``: ``(3 + 2k)`` layer products.
     - SIBP NCG-k: forward; last (linear) layer by the dual ridge solve (as ProxBP exact)
-      plus the b-update; each hidden layer: the starting gradient ``(σ'⊙R) Fᵀ``, then per
-      iteration ``D F`` and the new gradient, the last one not needed: ``2k P_i``; δ by (4.2)
-      for hidden layers above the first: ``P_i``.
+      plus ``W^{k+1} F`` for the b-update; each hidden layer in the coefficient space
+      (``solvers._ncg_coefficients``, n < d): ``FᵀF`` (2 n² d), ``k`` products ``γ K``
+      (the first gradient's and ``k − 1`` more; the last gradient is not needed), and
+      ``W^k + Y Fᵀ`` (``P_i``); the primal NCG where ``n ≥ d``: the starting gradient,
+      then ``D F`` and the new gradient per iteration, the last one not needed:
+      ``2k P_i``. δ by (4.2) for every layer above the first: ``P_i``.
     """
     L = len(sizes) - 1
     P = [2 * sizes[i + 1] * sizes[i] * n for i in range(L)]
@@ -242,11 +247,26 @@ def flops_per_step(key, sizes, n, iters=5):
     fwd = sum(P)
     delta = sum(P[1:])
 
+    def gram(i):  # FᵀF for layer i's input
+        return 2 * n * n * sizes[i]
+
     def ridge_exact(i):
         m, d1 = sizes[i + 1], sizes[i] + 1
         if n < d1:
-            return 2 * n * n * d1 + 2 * m * n * n + n**3 / 3 + Pb[i]
+            return gram(i) + 2 * m * n * n + n**3 / 3 + P[i]
         return 2 * d1 * d1 * n + Pb[i] + d1**3 / 3 + 2 * m * d1 * d1
+
+    def ridge_cg(i, k):
+        m, d = sizes[i + 1], sizes[i]
+        if n <= d:
+            return gram(i) + (k + 1) * 2 * m * n * n + P[i]
+        return (3 + 2 * k) * Pb[i]
+
+    def ncg(i, k):
+        m, d = sizes[i + 1], sizes[i]
+        if n < d:
+            return gram(i) + k * 2 * m * n * n + P[i]
+        return 2 * k * P[i]
 
     if key in ("bp", "adam"):
         return 3 * fwd - P[0]
@@ -254,11 +274,11 @@ def flops_per_step(key, sizes, n, iters=5):
         return fwd + delta + sum(ridge_exact(i) for i in range(L))
     if key.startswith("proxbp-cg"):
         k = int(key[len("proxbp-cg") :] or iters)
-        return fwd + delta + sum((3 + 2 * k) * Pb[i] for i in range(L))
+        return fwd + delta + sum(ridge_cg(i, k) for i in range(L))
     if key.startswith("sibp-ncg"):
         k = int(key[len("sibp-ncg") :] or iters)
-        hidden = sum(2 * k * P[i] for i in range(L - 1))
-        return fwd + ridge_exact(L - 1) + hidden + sum(P[1 : L - 1])
+        hidden = sum(ncg(i, k) for i in range(L - 1))
+        return fwd + ridge_exact(L - 1) + P[L - 1] + hidden + delta
     return float("nan")
 
 

@@ -45,7 +45,10 @@ class BP:
         net.check_batch(X, Y, finite=False)
         G, F = net.forward(params, X, check=False)  # (2.1)
         grads, _ = net.backward(params, G, F, Y)  # (3.1)-(3.2)
-        flat, rs = self.rule.update(_flatten(params), _flatten(grads), state.rule_state)
+        # the gradients are ours (just computed): the rule may overwrite them
+        flat, rs = self.rule.update(
+            _flatten(params), _flatten(grads), state.rule_state, consume_grads=True
+        )
         return _unflatten(flat), BPState(rule_state=rs)
 
 

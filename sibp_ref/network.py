@@ -231,19 +231,31 @@ class MLP:
         ``delta[0]`` (the input's) is not computed and is ``None``.
         """
         xp = B.namespace(F[-1])
+        dG, delta = self.backward_G(params, G, F, Y)
+        grads = [
+            (dG[i] @ F[i].T, None if b is None else xp.sum(dG[i], axis=1, keepdims=True))  # (3.2)
+            for i, (_, b) in enumerate(params)
+        ]
+        return grads, delta
+
+    def backward_G(self, params: Params, G: list, F: list, Y: Any) -> tuple[list, list]:
+        """Back-propagation (3.1) without the weight gradients: ``(dG, delta)`` with
+        ``dG[i] = ∂J/∂G[i+1] = σ'(G[i+1]) ⊙ δ[i+1]`` (what ProxBP needs) and ``delta`` as in
+        :meth:`backward`."""
         L = self.num_layers
         delta: list = [None] * (L + 1)
-        grads: list = [None] * L
+        dG: list = [None] * L
         delta[L] = self.loss_fn.grad(F[L], Y)  # δ_N = ∂J/∂F_N
         for i in range(L - 1, -1, -1):
-            W, b = params[i]
-            dG = self.activation_of(i).df(G[i + 1]) * delta[i + 1]  # ∂J/∂G_{i+1}
-            dW = dG @ F[i].T  # (3.2)
-            db = xp.sum(dG, axis=1, keepdims=True) if b is not None else None
-            grads[i] = (dW, db)
+            dG[i] = self._times_df(i, G[i + 1], delta[i + 1])  # ∂J/∂G_{i+1}
             if i > 0:
-                delta[i] = W.T @ dG  # (3.1)
-        return grads, delta
+                delta[i] = params[i][0].T @ dG[i]  # (3.1)
+        return dG, delta
+
+    def _times_df(self, i: int, G: Any, delta: Any) -> Any:
+        """``σ'(G) ⊙ δ`` for the activation after ``params[i]`` (δ itself for the identity)."""
+        sigma = self.activation_of(i)
+        return delta if sigma.name == "identity" else sigma.df(G) * delta
 
     def gradient(self, params: Params, X: Any, Y: Any) -> list:
         """``[(∂J/∂W_i, ∂J/∂b_i)]`` at ``params`` by (3.1)–(3.2); ``db = None`` without bias."""

@@ -5,6 +5,13 @@ has ``init(params) -> state`` and ``update(params, grads, state) -> (params,
 state)``. ``params`` and ``grads`` are flat lists of arrays (``None`` entries,
 a missing bias, are passed through). Conventions match ``torch.optim`` so the
 tests can hold them against it.
+
+The caller's arrays are never modified. ``update(..., consume_grads=True)`` says the
+caller hands ``grads`` over (it created them and will not read them again, as
+:class:`~sibp_ref.bp.BP` does): SGD then computes the step in the gradients' buffers,
+sparing the weight-sized temporaries whose page faults dominate an elementwise pass
+on a fresh allocation (benchmarks/README.md). Temporaries a rule creates itself are
+updated in place. The results are bit-for-bit those of the plain expressions.
 """
 
 from __future__ import annotations
@@ -27,13 +34,29 @@ class SGD:
     def init(self, params: list) -> None:
         return None
 
-    def update(self, params: list, grads: list, state: Any) -> tuple[list, Any]:
+    def update(
+        self, params: list, grads: list, state: Any, *, consume_grads: bool = False
+    ) -> tuple[list, Any]:
         wd, lr = self.weight_decay, self.lr
-        new = [
-            None if p is None else p - lr * (g + wd * p if wd else g)
-            for p, g in zip(params, grads, strict=True)
-        ]
+        new = []
+        for p, g in zip(params, grads, strict=True):
+            if p is None:
+                new.append(None)
+            elif wd:
+                new.append(_minus_scaled(p, lr, g + wd * p, own=True))
+            else:
+                new.append(_minus_scaled(p, lr, g, own=consume_grads))
         return new, state
+
+
+def _minus_scaled(p: Any, lr: float, g: Any, *, own: bool) -> Any:
+    """``p − lr·g``; with ``own`` (``g`` is ours to overwrite) computed in ``g``'s buffer as
+    ``(−lr)·g + p``: the same rounding, no temporaries."""
+    if not own:
+        return p - lr * g
+    g *= -lr
+    g += p
+    return g
 
 
 class MomentumState(NamedTuple):
@@ -61,7 +84,7 @@ class Momentum:
     def init(self, params: list) -> MomentumState:
         return MomentumState(v=[None for _ in params])  # torch: first v is g itself
 
-    def update(self, params, grads, state):
+    def update(self, params, grads, state, *, consume_grads: bool = False):
         new_p, new_v = [], []
         for p, g, v in zip(params, grads, state.v, strict=True):
             if p is None:
@@ -110,7 +133,7 @@ class Adam:
         zeros = [None if p is None else p * 0 for p in params]
         return AdamState(t=0, m=zeros, v=list(zeros))
 
-    def update(self, params, grads, state):
+    def update(self, params, grads, state, *, consume_grads: bool = False):
         t = state.t + 1
         c1 = 1.0 - self.b1**t  # bias corrections
         c2 = 1.0 - self.b2**t
@@ -123,14 +146,27 @@ class Adam:
                 continue
             if self.weight_decay:
                 g = g + self.weight_decay * p
-            m = self.b1 * m + (1.0 - self.b1) * g
-            v = self.b2 * v + (1.0 - self.b2) * (g * g)
-            xp = _ns(p)
-            denom = xp.sqrt(v) / math.sqrt(c2) + self.eps
-            new_p.append(p - (self.lr / c1) * (m / denom))
+            # m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²  (fresh arrays, then in place)
+            m = _plus(self.b1 * m, (1.0 - self.b1) * g)
+            g2 = g * g
+            g2 *= 1.0 - self.b2
+            v = _plus(self.b2 * v, g2)
+            # θ ← θ − (lr/c1) m / (√v/√c2 + ε)
+            denom = _ns(p).sqrt(v)
+            denom /= math.sqrt(c2)
+            denom += self.eps
+            step = m / denom
+            step *= self.lr / c1
+            new_p.append(p - step)
             new_m.append(m)
             new_v.append(v)
         return new_p, AdamState(t=t, m=new_m, v=new_v)
+
+
+def _plus(a, b):
+    """``a + b`` in ``a``'s buffer (``a`` a fresh array of the caller's own)."""
+    a += b
+    return a
 
 
 def _ns(x):

@@ -12,7 +12,10 @@ One iteration at ``Θ^k`` on a batch ``(X, Y)``:
 
    a linear least-squares problem (:mod:`sibp_ref.ridge`): ``solver="exact"`` by
    Cholesky (the ``n × n`` dual form when the batch is smaller than the layer,
-   SPEC §8), ``solver="cg"`` by ``iters`` steps of linear CG warm-started at ``θ_i^k``.
+   SPEC §8), ``solver="cg"`` by ``iters`` steps of linear CG warm-started at ``θ_i^k``
+   (run on ``n``-sized coefficients, ``θ = θ_i^k + ZĀᵀ``, when ``n ≤ d``: same iterates;
+   :func:`sibp_ref.ridge.prox_ridge_affine`). Step 1 needs only ``∂J/∂G``, not ``∂J/∂W``
+   (:meth:`sibp_ref.MLP.backward_G`).
 
 Closed form and the BP limit. Since ``T_i − θ_i^kĀ = −η ∂J/∂G_{i+1}`` and
 ``(∂J/∂G_{i+1}) Āᵀ = [∂J/∂W_i, ∂J/∂b_i] =: ∇_θ J`` (3.2), the normal equations
@@ -68,7 +71,7 @@ from typing import Any, NamedTuple
 
 from .backend import namespace
 from .base import check_int, check_positive, per_layer
-from .ridge import prox_ridge, prox_ridge_cg, split_bias, with_ones
+from .ridge import prox_ridge_affine
 
 __all__ = ["ProxBP", "ProxBPState"]
 
@@ -146,26 +149,23 @@ class ProxBP:
         net.check_batch(X, Y, finite=False)
         L = net.num_layers
         lams = per_layer("lam", self.lam, L)
+        xp = namespace(X)
         G, F = net.forward(params, X, check=False)  # (2.1) at Θ^k
-        grads, delta = net.backward(params, G, F, Y)  # (3.1)-(3.2) at Θ^k
+        dJdG, _ = net.backward_G(params, G, F, Y)  # (3.1) at Θ^k: ∂J/∂G_{i+1}^k
         new = []
         for i, (W, b) in enumerate(params):
             if i == L - 1 and self.last_layer == "gradient":  # ProxProp's last layer
-                dW, db = grads[i]
+                dW = dJdG[i] @ F[i].T  # (3.2)
+                db = None if b is None else xp.sum(dJdG[i], axis=1, keepdims=True)
                 new.append((W - self.last_lr * dW, None if b is None else b - self.last_lr * db))
                 continue
-            dJdG = net.activation_of(i).df(G[i + 1]) * delta[i + 1]  # ∂J/∂G_{i+1} at Θ^k
-            T = G[i + 1] - self.eta * dJdG  # explicit step on G, old weights (Jacobi)
-            new.append(self._layer(W, b, F[i], T, G[i + 1], lams[i]))
+            # T_i = G_{i+1}^k − η ∂J/∂G_{i+1}^k (explicit step on G, old weights: Jacobi);
+            # θ_i^{k+1} = argmin ||θĀ − T_i||² + ||θ − θ_i^k||²/(2λ), given T_i − θ_i^kĀ
+            R = -self.eta * dJdG[i]  # T_i − θ_i^k Ā, since θ_i^k Ā = G_{i+1}^k
+            new.append(self._layer(W, b, F[i], R, lams[i]))
         return new, state
 
-    def _layer(self, W, b, Fi, T, Gi1, lam):
-        """``argmin ||θĀ − T||² + ||θ − θ^k||²/(2λ)`` with ``θ = [W, b]``, ``Ā = [F_i; 1ᵀ]``."""
-        xp = namespace(W, Fi)
-        A = Fi if b is None else with_ones(Fi)
-        theta0 = W if b is None else xp.concat([W, b], axis=1)
-        if self.solver == "exact":
-            theta = prox_ridge(A, T, theta0, lam, theta0_A=Gi1)
-        else:
-            theta = prox_ridge_cg(A, T, theta0, lam, self.iters)
-        return (theta, None) if b is None else split_bias(theta)
+    def _layer(self, W, b, Fi, R, lam):
+        """``argmin ||θĀ − T||² + ||θ − θ^k||²/(2λ)`` with ``θ = [W, b]``, ``Ā = [F_i; 1ᵀ]``,
+        ``T = θ^kĀ + R`` (:func:`~sibp_ref.ridge.prox_ridge_affine`: exact or CG from θ^k)."""
+        return prox_ridge_affine(Fi, R, W, b, lam, solver=self.solver, iters=self.iters)

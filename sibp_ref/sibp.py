@@ -16,7 +16,9 @@ One iteration at ``Θ^k`` on a batch ``(X, Y)`` (SPEC §5):
 Inner solvers (:mod:`sibp_ref.solvers`): the last layer (σ = identity) and any other
 identity layer by closed-form ridge (:func:`sibp_ref.ridge.prox_ridge`, then
 :func:`~sibp_ref.solvers.prox_ridge_bias`); nonlinear layers by ``solver``:
-``"ncg"`` (Fletcher–Reeves + Armijo, ``iters`` iterations, the authors' choice),
+``"ncg"`` (Fletcher–Reeves + Armijo, ``iters`` iterations, the authors' choice; run in
+the ``n``-sized coefficient space when the batch is smaller than the layer input,
+same iterates, SPEC §8),
 ``"ncg_pr"`` (Polak–Ribière+), ``"exact"`` (to ``tol``), ``"prox_grad"``. With an ℓ1
 weight ``l1 = γ > 0`` (Remark 4.1) every subproblem, including identity layers, is
 solved by proximal gradient with soft-thresholding, to ``tol`` when ``solver="exact"``.

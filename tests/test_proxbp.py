@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from sibp_ref import MLP, one_hot
@@ -241,7 +241,7 @@ def test_C3_proxbp_decreases_J_for_small_eta(seed, act, loss, lam, n, hidden):
     for Fi, g in zip(Fs, grads, strict=True):
         A = np.vstack([Fi, np.ones((1, n))])
         pred -= np.sum(g * np.linalg.solve(A @ A.T + np.eye(A.shape[0]) / (2 * lam), g.T).T)
-    assert pred < -1e-10
+    assume(pred < -1e-10)  # (near-)stationary start, e.g. dead ReLUs: no decrease to test
     eta = 1e-4 / max(1.0, lam)
     new, _ = ProxBP(eta, lam).step(net, params, None, X, Y)
     J1 = float(net.loss(new, X, Y))

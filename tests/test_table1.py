@@ -150,6 +150,7 @@ def test_table1_bcd_does_not_propagate_by_chain_rule(monkeypatch):
 
     monkeypatch.setattr(net, "backward", no_backprop)
     monkeypatch.setattr(net, "gradient", no_backprop)
+    monkeypatch.setattr(net, "backward_G", no_backprop)
     run(BCD(), net, params, X, Y, steps=2)
     for m in (BP(lr=0.1), ProxBP()):
         with pytest.raises(AssertionError, match="back-propagation"):
