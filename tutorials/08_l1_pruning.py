@@ -91,7 +91,9 @@ try:
     ds = load_dataset("mnist", data_dir=args.data_dir, xp=xp, n_train=S["n_train"])
 except (FileNotFoundError, ValueError, OSError) as exc:
     if not args.quick:
-        raise SystemExit(f"MNIST is needed in full mode (--data-dir / SIBP_REF_DATA): {exc}") from exc
+        raise SystemExit(
+            f"MNIST is needed in full mode (--data-dir / SIBP_REF_DATA): {exc}"
+        ) from exc
     print(f"note: MNIST not found ({exc}); quick mode uses synthetic data")
     ds = make_synthetic(n_train=S["n_train"], n_test=500, d=64, xp=xp)
 S["dataset"] = repr(ds)
