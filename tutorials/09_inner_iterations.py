@@ -21,8 +21,9 @@ mini-batches, in an order that rotates from epoch to epoch, so that a burst of l
 processes hits all settings alike. The work per epoch is fixed, so the spread of one setting's
 epoch times (coefficient of variation) measures the timing noise; it is reported.
 
-Run: ``python tutorials/09_inner_iterations.py [--data-dir /work/shared/data]`` (about 8
-minutes of steps here, 15 under heavy load). ``--quick``: a small net on 300 samples, 2 epochs.
+Run: ``python tutorials/09_inner_iterations.py [--data-dir /work/shared/data]`` (12 minutes
+of steps under the heavy load of our run, 15 in all). ``--quick``: a small net on 300
+samples, 2 epochs.
 ``--replot``: the numbers and figure again from the records in the saved results file.
 """
 
