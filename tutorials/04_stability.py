@@ -14,15 +14,15 @@ SIBP step moves ``W`` by about ``−2λη ∇J``, and ProxBP as λ → 0 is SGD 
 Panel 1 answers it on a problem that runs in minutes on a CPU: the synthetic set
 (:func:`sibp_ref.datasets.make_synthetic`: 4 000 training and 2 000 test samples, 32
 features, 10 overlapping classes), a 32-64-10 ReLU network, softmax cross-entropy, batch 100
-(shuffled), init N(0, 0.05), 5 epochs (200 steps), float32, one seed;
-η ∈ {0.1, 1, 10, 100} and λ ∈ {0.01, 0.1, 1, 10, 100} for SIBP (5 NCG steps) and ProxBP
-(exact), lr ∈ {0.01, …, 100} for SGD and lr ∈ {10⁻⁴, …, 1} for Adam. The heat maps show the
-final training loss (the text adds the test accuracy and 2λη); a second figure puts every run on one axis, the effective step,
-so the three methods can be compared where it matters. ``--mnist`` runs panel 1 on the
-first 5 000 MNIST samples with 784-100-10 and 3 epochs instead (about 10× the time; on
-2 busy cores, more than the 10 minutes a tutorial may take here). Table 2 itself, on
-MNIST 784-500-10, is tutorial 05. All runs go through
-:func:`sibp_ref.train.run_grid` (logs under ``runs/04_stability/``, resumable).
+(shuffled), init N(0, 0.05), 5 epochs (200 steps), float32, one seed; η ∈ {0.1, 1, 10, 100}
+and λ ∈ {0.01, 0.1, 1, 10, 100} for SIBP (5 NCG steps) and ProxBP (exact), lr ∈ {0.01, …,
+100} for SGD and lr ∈ {10⁻⁴, …, 1} for Adam. The heat maps show the final training loss (the
+text adds the test accuracy and 2λη); a second figure puts every run on one axis, the
+effective step, so the three methods can be compared where it matters. ``--mnist`` runs
+panel 1 on the first 5 000 MNIST samples with 784-100-10 and 3 epochs instead (about 10× the
+time; on 2 busy cores, more than the 10 minutes a tutorial may take here). Table 2 itself,
+on MNIST 784-500-10, is tutorial 05. All runs go through :func:`sibp_ref.train.run_grid`
+(logs under ``runs/04_stability/``, resumable).
 
 Panel 2 is Theorem 4.1's region: full batch, float64, a smooth activation (tanh: C² with
 σ' > 0, Assumption 4.2), the synthetic set (300 samples, 32 features, 10 classes),
