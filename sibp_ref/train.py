@@ -421,11 +421,13 @@ def train(
         try:
             rec = run_epoch(epoch)
         except Exception as exc:
-            # overflow, or a solver failing on non-finite parameters: the run diverged;
-            # anything else on finite parameters is a bug and is raised
-            if not (
-                isinstance(exc, (ArithmeticError, RuntimeWarning)) or not _is_finite_params(params)
-            ):
+            # overflow, a Cholesky that fails (in float32, huge but finite activations make
+            # 2ĀĀᵀ + I/λ numerically indefinite), or a solver failing on non-finite
+            # parameters: the run diverged; anything else on finite parameters is a bug
+            breakdown = isinstance(exc, (ArithmeticError, RuntimeWarning)) or (
+                type(exc).__name__.lstrip("_") == "LinAlgError"  # numpy, cupy, torch
+            )
+            if not (breakdown or not _is_finite_params(params)):
                 logf.close()
                 bar.close()
                 raise

@@ -200,6 +200,24 @@ def test_a_step_that_fails_on_nan_parameters_counts_as_divergence():
     assert h.diverged
 
 
+def test_a_failed_cholesky_on_finite_parameters_counts_as_divergence():
+    """SIBP with η = 1000 on the synthetic set in float32 makes the activations so large
+    that the last layer's SPD solve fails on finite parameters (tutorial 05)."""
+    ds, net, params = small(n=20)
+
+    class Indefinite:
+        name = "indefinite"
+
+        def init(self, net, params):
+            return None
+
+        def step(self, net, params, state, X, Y):
+            raise np.linalg.LinAlgError("90-th leading minor is not positive definite")
+
+    h = train(net, Indefinite(), params, ds, epochs=2, progress=False)
+    assert h.diverged and "LinAlgError" in h.reason
+
+
 def test_an_error_on_finite_parameters_is_raised():
     ds, net, params = small(n=20)
 
