@@ -17,9 +17,9 @@ import pytest
 from sibp_ref import backend as B
 from sibp_ref.network import MLP
 from sibp_ref.proxbp import ProxBP
-from sibp_ref.sibp import SIBP
-from sibp_ref.solvers import exact, ncg, prox_grad
 from sibp_ref.ridge import prox_ridge_cg
+from sibp_ref.sibp import SIBP
+from sibp_ref.solvers import exact, ncg, prox_grad, prox_objective
 
 strict = pytest.importorskip("array_api_strict")
 Array = strict._array_object.Array
@@ -109,18 +109,43 @@ def test_ridge_cg_fixed_iterations_has_no_host_sync(syncs, n):
     assert syncs.count == 0, syncs.calls
 
 
+def _backtracking_problem(xp, seed):
+    """ReLU subproblems whose quadratic-model trial fails Armijo at some iteration (found
+    by search: seed 3 at iteration 6 with λ = 1, seed 5 at iterations 7 and 8, λ = 100)."""
+    rng = np.random.default_rng(seed)
+    A = B.asarray(rng.normal(size=(12, 6)), xp)
+    T = B.asarray(rng.uniform(0.1, 0.9, (5, 6)), xp)
+    Z0 = B.asarray(rng.normal(scale=2.0, size=(5, 12)), xp)
+    return A, T, Z0, {3: 1.0, 5: 100.0}[seed]
+
+
 @pytest.mark.parametrize("form", ["primal", "dual"])
 def test_ncg_fixed_iterations_has_no_host_sync_even_when_backtracking(syncs, form):
-    """A large λ makes the quadratic model's first trial fail Armijo now and then (the
-    backtracking branch runs), and still no conversion reaches the host."""
-    xp, A, _ = _batch([12, 3], 6, seed=2)
-    rng = np.random.default_rng(3)
-    T = B.asarray(rng.uniform(0.1, 0.9, size=(5, 6)), xp, dtype="float32")
-    Z0 = B.asarray(rng.normal(scale=2.0, size=(5, 12)), xp, dtype="float32")
-    for beta in ("fr", "pr"):
-        for lam in (0.01, 1.0, 1e4):
-            ncg(A, T, Z0, lam, "tanh", iters=8, beta=beta, form=form)
+    xp = B.get_backend("array_api_strict")
+    for seed in (3, 5):
+        A, T, Z0, lam = _backtracking_problem(xp, seed)
+        for beta in ("fr", "pr"):
+            ncg(A, T, Z0, lam, "relu", iters=8, beta=beta, form=form)
     assert syncs.count == 0, syncs.calls
+
+
+@pytest.mark.parametrize("form", ["primal", "dual"])
+def test_ncg_rejected_trial_is_never_an_iterate(form):
+    """A rejected trial leaves Z where it was: with the last trial rejected (seed 5,
+    iterations 7 and 8), 6, 7 and 8 iterations return the same Z, G = ZA stays
+    consistent, and φ never increases from one iteration count to the next."""
+    xp = B.get_backend("numpy")
+    A, T, Z0, lam = _backtracking_problem(xp, 5)
+    phis, xs = [], []
+    for iters in range(1, 9):
+        r = ncg(A, T, Z0, lam, "relu", iters=iters, form=form)
+        np.testing.assert_allclose(r.G, r.x @ A, atol=1e-10)
+        phis.append(float(prox_objective(r.x, A, T, Z0, lam, "relu")))
+        xs.append(r.x)
+    assert all(b <= a for a, b in zip(phis[:-1], phis[1:], strict=True)), phis
+    assert phis[5] < phis[4]  # iteration 6 was accepted ...
+    np.testing.assert_allclose(xs[6], xs[5], atol=1e-12)  # ... 7 and 8 were not
+    np.testing.assert_allclose(xs[7], xs[5], atol=1e-12)
 
 
 def test_prox_grad_fixed_iterations_has_no_host_sync(syncs):
