@@ -66,6 +66,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from . import activations as _act
 from .activations import Activation, get_activation
 from .backend import device_of, namespace
 from .ridge import _safe_ratio, _vdot
@@ -342,6 +343,17 @@ class _Loop:
         return self.fails < self.max_backtracks
 
 
+def _derivative(sig, G, F):
+    """``σ'(G)`` given ``F = σ(G)`` too: from ``F`` where that is how the activation
+    computes it anyway (sigmoid ``F(1 − F)``, tanh ``1 − F²``, the same numbers as
+    ``sig.df(G)`` without evaluating σ a second time), else ``sig.df(G)``."""
+    if sig.f is _act.sigmoid:
+        return F * (1.0 - F)
+    if sig.f is _act.tanh:
+        return 1.0 - F * F
+    return sig.df(G)
+
+
 class _LineSearch:
     """Armijo backtracking along ``Z + αD`` for :func:`ncg`, seen through ``G + α·DA``,
     one trial step per NCG iteration, decided on the device: no host sync (issue 7).
@@ -373,8 +385,8 @@ class _LineSearch:
         """``(G, R, S, P)`` at ``Z^0``: ``R = σ(G) − T``, ``S = σ'(G)``, ``P = 2S ⊙ R``
         (the fit part of the gradient, before ``Aᵀ``); sets up the state."""
         xp = self.xp
-        R = self.sig.f(G) - self.T
-        S = self.sig.df(G)
+        F = self.sig.f(G)
+        R, S = F - self.T, _derivative(self.sig, G, F)
         self.phi = _vdot(R, R)  # φ(Z^0): the fit term alone
         self.alpha = self.off = self.pending = xp.zeros_like(self.phi)
         self.accepted = xp.ones_like(self.phi) > 0
@@ -391,10 +403,11 @@ class _LineSearch:
         alpha = xp.where(self.accepted, model, self.shrink * self.alpha)
         t = alpha - self.off
         G_t = G + t * DA
-        R_t = sig.f(G_t) - self.T
+        F_t = sig.f(G_t)
+        R_t = F_t - self.T
         # φ(Z + tD) − φ(Z) as a difference, not as two values; + φ(Z) − φ(accepted)
         change = _vdot(R_t - R, R_t + R) + (2.0 * t * ED + t * t * DD) / (2.0 * lam) + self.pending
-        S_t = sig.df(G_t)
+        S_t = _derivative(sig, G_t, F_t)
         P_t = (2.0 * S_t) * R_t
         # φ'(α) = ⟨∇φ(Z + tD), D⟩ = ⟨2σ'(G_t) ⊙ R_t, D A⟩ + ⟨E + tD, D⟩/λ, no product
         dphi = _vdot(P_t, DA) + (ED + t * DD) / lam
