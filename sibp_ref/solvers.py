@@ -69,7 +69,7 @@ from typing import Any, NamedTuple
 from . import activations as _act
 from .activations import Activation, get_activation
 from .backend import device_of, namespace
-from .ridge import _safe_ratio, _vdot
+from .ridge import _vdot
 
 __all__ = [
     "InnerResult",
@@ -283,19 +283,19 @@ def _direction(xp, rule, accepted, gg_new, gg, gD, gnew_D, gnew, g):
 
     ``gnew_D = ⟨g⁺, D⟩``; for Polak–Ribière+, ``⟨g⁺, g⟩ = vdot(gnew, g)`` (``gnew`` is
     ``g⁺`` or, in the coefficient space, ``g⁺K``). Where ``g = 0`` the ratios are taken as
-    0 (:func:`~sibp_ref.ridge._safe_ratio`): nothing moves.
+    0 (a ``tiny`` added to the denominator): nothing moves.
     """
+    tiny = float(xp.finfo(gg.dtype).smallest_normal)  # x/(y + tiny) is 0 where x = y = 0
     if rule == "fr":
-        b = _safe_ratio(xp, gg_new, gg)
+        b = gg_new / (gg + tiny)
     else:
-        b = _safe_ratio(xp, gg_new - _vdot(gnew, g), gg)
-        b = xp.where(b > 0, b, xp.zeros_like(b))
+        b = xp.maximum((gg_new - _vdot(gnew, g)) / (gg + tiny), 0.0 * gg)
     slope = -gg_new + b * gnew_D
     descent = slope < 0
-    b = xp.where(descent, b, xp.zeros_like(b))  # restart at −g⁺
-    slope = xp.where(descent, slope, -gg_new)
-    one, zero = xp.ones_like(b), xp.zeros_like(b)
-    return xp.where(accepted, b, one), xp.where(accepted, one, zero), xp.where(accepted, slope, gD)
+    # accepted & descent: (β, 1); accepted, no descent (restart): (0, 1); rejected: (1, 0)
+    b = xp.where(accepted, xp.where(descent, b, 0.0), 1.0)
+    slope = xp.where(accepted, xp.where(descent, slope, -gg_new), gD)
+    return b, xp.astype(accepted, b.dtype), slope
 
 
 def _keep(xp, rule, accepted, g_new, g, gg_new, gg):
@@ -380,6 +380,7 @@ class _LineSearch:
         self.c1, self.shrink = c1, shrink
         # |Δφ| below ~n·eps·φ: the computed sign of the change says nothing
         self.resolution = 100.0 * float(xp.finfo(dtype).eps) * T.shape[-1]
+        self.tiny = float(xp.finfo(dtype).smallest_normal)
 
     def start(self, G):
         """``(G, R, S, P)`` at ``Z^0``: ``R = σ(G) − T``, ``S = σ'(G)``, ``P = 2S ⊙ R``
@@ -399,7 +400,8 @@ class _LineSearch:
         and the new current point, the trial point."""
         xp, sig, lam = self.xp, self.sig, self.lam
         SDA = S * DA
-        model = _safe_ratio(xp, -gD, 2.0 * _vdot(SDA, SDA) + DD / lam)
+        # the denominator is 0 only where D = 0, and then gD = 0 too: α = 0
+        model = -gD / (2.0 * _vdot(SDA, SDA) + DD / lam + self.tiny)
         alpha = xp.where(self.accepted, model, self.shrink * self.alpha)
         t = alpha - self.off
         G_t = G + t * DA
@@ -416,10 +418,9 @@ class _LineSearch:
         wolfe = (dphi >= 0.9 * gD) & (dphi <= -0.8 * gD)
         unresolved = xp.abs(change) <= self.resolution * self.phi
         ok = armijo | (unresolved & wolfe)
-        zero = xp.zeros_like(alpha)
         self.phi = xp.where(ok, self.phi + change, self.phi)
-        self.pending = xp.where(ok, zero, change)
-        self.off = xp.where(ok, zero, alpha)
+        self.pending = xp.where(ok, 0.0, change)
+        self.off = xp.where(ok, 0.0, alpha)
         self.alpha, self.accepted = alpha, ok
         return t, G_t, R_t, S_t, P_t
 
