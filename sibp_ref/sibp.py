@@ -36,9 +36,7 @@ so their ``η_c = 0.1, λ_c = 1`` with batches of 100 is ``SIBP(eta=10, lam=0.5)
 
 Choices the paper leaves open, made here: the bias has its own λ (``lam_b``, default
 ``lam``) as the authors' code allows; the same ℓ1 weight γ on W and b; Armijo constant
-1e-4 with halving, one trial step per NCG iteration (a rejected trial makes the next
-iteration backtrack; no host synchronisation, :mod:`sibp_ref.solvers`); NCG restarts at
-``−g`` when its direction is not a descent direction;
+1e-4 with halving; NCG restarts at ``−g`` when its direction is not a descent direction;
 the step size of mini-batch SIBP is ``schedule(k)`` with ``k`` counting calls to
 :meth:`SIBP.step`.
 """
