@@ -145,7 +145,7 @@ def test_relu_U_block_is_exact_minimiser_on_a_brute_force_grid(act):
 def test_relu_scalar_prox_matches_brute_force_grid(a, b, g, slope):
     """argmin_u ½(a − σ(u))² + g/2 (u − b)² for σ(u) = max(u, slope·u), against a grid."""
     u = float(relu_prox(np.asarray([a]), np.asarray([b]), g, slope)[0])
-    grid = np.linspace(-12, 12, 240_001)
+    grid = np.linspace(-20, 20, 400_001)  # |u*| <= 15 here (slope 0.3, g = 0.01, a = -5)
 
     def h(x):
         return 0.5 * (a - np.maximum(x, slope * x)) ** 2 + 0.5 * g * (x - b) ** 2
