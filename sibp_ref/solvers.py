@@ -445,8 +445,8 @@ def prox_grad(
     ``θ_{k+1} = (1 + √(1 + 4θ_k²))/2``: the objective ``φ + γ||·||_1`` never increases.
     With ``restart`` (default) a rejected ``z_k`` also drops the momentum (``θ = 1``,
     ``y_{k+1} = x_k``; O'Donoghue & Candès 2015's function restart): on these strongly
-    convex subproblems it reaches ``tol`` in 2-7 times fewer steps than MFISTA alone and
-    leaves the first iterations unchanged. Without ``accelerate``, plain ISTA (``y = x``),
+    convex subproblems it reached ``tol`` in 2-7 times fewer steps than MFISTA alone, and it
+    changes nothing before the first rejected step. Without ``accelerate``, plain ISTA (``y = x``),
     also monotone. ``start`` is only the first iterate: the objective, and so the
     minimiser, are the same whatever it is.
 
