@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -66,3 +67,24 @@ def data_dir() -> Path:
             "mnist/ and fashion-mnist/ IDX files (CI points it at ../shared/data)"
         )
     return Path(d)
+
+
+class CountingMatmul(np.ndarray):
+    """An ndarray that counts the matrix products it takes part in (SPEC §8's product counts)."""
+
+    count = 0
+
+    def __matmul__(self, other):
+        CountingMatmul.count += 1
+        return np.asarray(self) @ np.asarray(other)
+
+    def __rmatmul__(self, other):
+        CountingMatmul.count += 1
+        return np.asarray(other) @ np.asarray(self)
+
+
+@pytest.fixture
+def counting_matmul():
+    """:class:`CountingMatmul` with its counter at zero; ``A.view(counting_matmul)`` counts."""
+    CountingMatmul.count = 0
+    return CountingMatmul

@@ -138,33 +138,18 @@ def test_ncg_float32_armijo_still_makes_progress():
     np.testing.assert_allclose(r32.x, r64.x, atol=1e-3)
 
 
-class _CountingMatmul(np.ndarray):
-    """An ndarray that counts the products it takes part in (to check SPEC §8)."""
-
-    count = 0
-
-    def __matmul__(self, other):
-        _CountingMatmul.count += 1
-        return np.asarray(self) @ np.asarray(other)
-
-    def __rmatmul__(self, other):
-        _CountingMatmul.count += 1
-        return np.asarray(other) @ np.asarray(self)
-
-
-def test_ncg_line_search_computes_DA_once_per_iteration():
+def test_ncg_line_search_computes_DA_once_per_iteration(counting_matmul):
     """Two products with the data per CG iteration (D·A and the gradient's (σ'⊙R)·Aᵀ),
     one for the first gradient, none for a gradient after the last step (it would only
     feed an unused direction), however many trial steps the line search takes."""
     xp = B.get_backend("numpy")
     A, T, Z0, C = _problem(xp, seed=5)
     G0 = Z0 @ A + C
-    Ac = A.view(_CountingMatmul)
-    _CountingMatmul.count = 0
+    Ac = A.view(counting_matmul)
     r = ncg(Ac, T, Z0, 50.0, "tanh", C=C, G0=G0, iters=5)
     # the .T of a counting array is a counting array too: both products are counted
     assert r.n_iter == 5
-    assert _CountingMatmul.count == 1 + 2 * r.n_iter - 1
+    assert counting_matmul.count == 1 + 2 * r.n_iter - 1
 
 
 def test_prox_grad_l1_solution_satisfies_subgradient_conditions(xp):
