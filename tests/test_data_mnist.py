@@ -161,3 +161,17 @@ def test_a_real_file_with_one_byte_changed_is_corrupt(data_dir, isolated):
     with pytest.raises(DataError, match="corrupt or not the published one") as info:
         D.load_mnist_arrays("fashion-mnist", dst)
     assert "train-labels-idx1-ubyte: SHA-256" in str(info.value)
+
+
+def test_the_cli_names_mnist_files_given_for_fashion_mnist(data_dir, capsys, tmp_path):
+    from sibp_ref import cli
+
+    if not (data_dir / "mnist").is_dir():
+        pytest.skip(f"{data_dir / 'mnist'} absent: SIBP_REF_DATA holds no mnist/ folder")
+    argv = ["train", "sgd", "--dataset", "fashion-mnist", "--data-dir", str(data_dir / "mnist")]
+    rc = cli.main([*argv, "--epochs", "1", "-q", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert rc != 0 and len(err.splitlines()) == 1, err
+    assert "these are the MNIST files, not Fashion-MNIST's" in err
+    assert "point --data-dir (data_dir=...) at the Fashion-MNIST folder" in err
+    assert "corrupt" not in err and "fetch it again" not in err
