@@ -18,6 +18,27 @@ def _check_sizes(**sizes: Any) -> None:
             raise ValueError(f"{nm} must be a positive integer, got {v!r}")
 
 
+def _generate(n_train, n_test, d, n_clusters, num_classes, k, spread, seed):
+    """Host arrays ``(X_train, y_train, X_test, y_test)``, samples as rows, features in
+    ``[0, 1]`` by the training split's range (see :func:`make_synthetic`)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_clusters, k))
+    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    sd = spread / np.sqrt(k)
+
+    def draw(n):
+        c = rng.integers(0, n_clusters, size=n)
+        Z = centres[c] + sd * rng.normal(size=(n, k))
+        Z = np.concatenate([Z, 0.1 * sd * rng.normal(size=(n, d - k))], axis=1)
+        return Z @ Q.T, c % num_classes
+
+    Xtr, ytr = draw(n_train)
+    Xte, yte = draw(n_test)
+    lo, hi = Xtr.min(axis=0), Xtr.max(axis=0)
+    scale = np.where(hi > lo, hi - lo, 1.0)
+    return (Xtr - lo) / scale, ytr, (Xte - lo) / scale, yte
+
+
 def make_synthetic(
     n_train: int = 4000,
     n_test: int = 2000,
@@ -51,23 +72,9 @@ def make_synthetic(
     )
     if informative > d:
         raise ValueError(f"informative ({informative}) must not exceed d ({d})")
-    rng = np.random.default_rng(seed)
-    k = informative
-    centres = rng.normal(size=(num_classes * clusters_per_class, k))
-    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    sd = spread / np.sqrt(k)
-
-    def draw(n):
-        c = rng.integers(0, num_classes * clusters_per_class, size=n)
-        Z = centres[c] + sd * rng.normal(size=(n, k))
-        Z = np.concatenate([Z, 0.1 * sd * rng.normal(size=(n, d - k))], axis=1)
-        return Z @ Q.T, c % num_classes
-
-    Xtr, ytr = draw(n_train)
-    Xte, yte = draw(n_test)
-    lo, hi = Xtr.min(axis=0), Xtr.max(axis=0)
-    scale = np.where(hi > lo, hi - lo, 1.0)
-    Xtr, Xte = (Xtr - lo) / scale, (Xte - lo) / scale
+    Xtr, ytr, Xte, yte = _generate(
+        n_train, n_test, d, num_classes * clusters_per_class, num_classes, informative, spread, seed
+    )
     info = {
         "generator": "make_synthetic",
         "seed": seed,
