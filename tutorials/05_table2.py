@@ -23,7 +23,8 @@ Settings
   logged to ``tutorials/results/05_table2_paper/`` (the committed logs).
 - ``--replot`` (with the settings of the logs to read, e.g. ``--paper --replot``): rebuild
   the figure and the numbers from the logs alone, running nothing; a cell shows the seeds
-  whose runs have ended.
+  whose runs have ended (give ``--backend`` as the runs had it: it is part of a run's key,
+  and needs no GPU to replot).
 - ``--authors-solver``: two extra rows, SIBP η = 1 and η = 10 with the authors' inner
   solver (``solver="ncg_authors"``, ``docs/conventions.md §5``).
 - ``--workers N`` / ``--scheduler ADDRESS``: runs of the grid at once, or on a Dask cluster.
