@@ -289,3 +289,31 @@ def test_sibp_bad_schedule_and_layer_count_raise_clear_errors():
     m = SIBP(schedule=lambda k: -1.0)
     with pytest.raises(ValueError, match=r"schedule\(0\)"):
         m.step(net, p, m.init(net, p), X, Y)
+
+
+def test_sibp_accepts_numpy_scalars_for_every_number():
+    m = SIBP(eta=np.float32(10.0), lam=np.float32(0.5), lam_b=np.float64(0.25), iters=np.int64(3))
+    assert (m.eta, m.lam, m.lam_b, m.iters) == (10.0, 0.5, 0.25, 3)
+    assert SIBP(lam=[np.float32(0.5), 1]).lam == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("lam", ["0.5", None, float("nan"), float("inf"), -1.0, [0.5, "a"], {}])
+def test_sibp_bad_lam_of_any_kind_names_lam(lam):
+    with pytest.raises((ValueError, TypeError), match="lam"):
+        SIBP(lam=lam)
+
+
+def test_sibp_class_declares_its_requirements_and_solvers():
+    assert SIBP.full_batch is False and SIBP.required_loss is None
+    assert set(SIBP.solvers) == {"ncg", "ncg_pr", "exact", "prox_grad", "ncg_authors"}
+
+
+def test_sibp_step_without_checks_is_the_same_step():
+    xp = B.get_backend("numpy")
+    net, p, X, Y = _classification(xp)
+    m = SIBP(eta=2.0, lam=0.5)
+    q, s = m.step(net, p, SIBPState(0), X, Y)
+    r, t = m.step(net, p, SIBPState(0), X, Y, check=False)
+    assert _max_change(q, r) == 0.0 and s == t
+    with pytest.raises(ValueError, match="X"):
+        m.step(net, p, SIBPState(0), X[:2], Y)
