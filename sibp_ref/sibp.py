@@ -41,12 +41,11 @@ the step size of mini-batch SIBP is ``schedule(k)`` with ``k`` counting calls to
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from .base import check_int, check_nonnegative, check_positive, per_layer
 from .inner.layer import LAYER_SOLVERS, solve_layer
+from .validation import check_int, check_nonnegative, check_per_layer, check_positive
 
 __all__ = ["SIBP", "SIBPState"]
 
@@ -97,7 +96,7 @@ class SIBP:
         if solver not in self.solvers:
             raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(self.solvers)}")
         self.solver = solver
-        self.iters = check_int("iters", iters)
+        self.iters = check_int("iters", iters, minimum=1)
         self.l1 = check_nonnegative("l1", l1)
         if solver == "ncg_authors" and self.l1:
             raise ValueError(f"solver='ncg_authors' has no l1 term; got l1={l1!r} (use l1=0)")
@@ -105,7 +104,7 @@ class SIBP:
             raise TypeError(f"schedule must be None or a callable k -> eta_k, got {schedule!r}")
         self.schedule = schedule
         self.tol = check_positive("tol", tol)
-        self.max_iters = check_int("max_iters", max_iters)
+        self.max_iters = check_int("max_iters", max_iters, minimum=1)
 
     def __repr__(self) -> str:
         return (
@@ -117,8 +116,8 @@ class SIBP:
     # ----------------------------------------------------------------- interface
     def init(self, net: Any, params: list) -> SIBPState:
         net.check_params(params)
-        per_layer("lam", self.lam, net.num_layers)  # a per-layer list must fit the net
-        per_layer("lam_b", self.lam_b, net.num_layers)
+        check_per_layer("lam", self.lam, net.num_layers)  # a per-layer list must fit the net
+        check_per_layer("lam_b", self.lam_b, net.num_layers)
         return SIBPState(k=0)
 
     def eta_at(self, k: int) -> float:
@@ -134,8 +133,8 @@ class SIBP:
         if check:
             net.check_batch(X, Y, finite=False)
         eta = self.eta_at(state.k)
-        lam = per_layer("lam", self.lam, net.num_layers)
-        lam_b = per_layer("lam_b", self.lam_b, net.num_layers)
+        lam = check_per_layer("lam", self.lam, net.num_layers)
+        lam_b = check_per_layer("lam_b", self.lam_b, net.num_layers)
         inner = dict(solver=self.solver, iters=self.iters, l1=self.l1, tol=self.tol)
         N1 = net.num_layers  # N − 1 weight layers
 
@@ -159,12 +158,13 @@ class SIBP:
 
 
 def _lam_values(name: str, value: Any) -> float | list[float]:
-    """One λ > 0, or a list of them (its length is checked against the net in ``init``)."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    """One λ > 0, or a list of them, one per layer (its length is checked against the net
+    in ``init``); anything else is refused by :func:`~sibp_ref.validation.check_positive`
+    with a message naming ``name``."""
+    if hasattr(value, "shape") and len(value.shape) == 1:  # a 1-d array: one per layer
+        value = [value[i] for i in range(value.shape[0])]
+    if not isinstance(value, (list, tuple)):
         return check_positive(name, value)
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise TypeError(f"{name} must be a number or a sequence of numbers, got {value!r}")
-    vals = [check_positive(f"{name}[{i}]", v) for i, v in enumerate(value)]
-    if not vals:
-        raise ValueError(f"{name} is an empty list")
-    return vals
+    if not value:
+        raise ValueError(f"{name} is an empty list; give one number, or one per layer")
+    return [check_positive(f"{name}[{i}]", v) for i, v in enumerate(value)]

@@ -295,6 +295,8 @@ def test_sibp_accepts_numpy_scalars_for_every_number():
     m = SIBP(eta=np.float32(10.0), lam=np.float32(0.5), lam_b=np.float64(0.25), iters=np.int64(3))
     assert (m.eta, m.lam, m.lam_b, m.iters) == (10.0, 0.5, 0.25, 3)
     assert SIBP(lam=[np.float32(0.5), 1]).lam == [0.5, 1.0]
+    assert SIBP(lam=np.asarray(0.5), tol=np.asarray(1e-9)).lam == 0.5  # 0-d arrays
+    assert SIBP(lam=np.asarray([0.5, 0.25])).lam == [0.5, 0.25]  # one per layer
 
 
 @pytest.mark.parametrize("lam", ["0.5", None, float("nan"), float("inf"), -1.0, [0.5, "a"], {}])

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..activations import Activation, get_activation
 from ..backend import namespace
-from ..base import check_int, check_nonnegative, check_positive
+from ..validation import check_choice, check_int, check_nonnegative, check_positive
 from ._ops import times_data, vdot
 from .line_search import Armijo, armijo_backtracking
 from .objective import start_G
@@ -77,16 +77,12 @@ def ncg(
     :class:`~sibp_ref.inner.result.InnerResult` with the status of the stop.
     """
     lam = check_positive("lam", lam)
-    iters = check_int("iters", iters)
+    iters = check_int("iters", iters, minimum=1)
     tol = check_nonnegative("tol", tol)
     if max_iters is not None:
-        max_iters = check_int("max_iters", max_iters)
-    if beta not in ("fr", "pr"):
-        raise ValueError(
-            f"beta must be 'fr' (Fletcher-Reeves) or 'pr' (Polak-Ribiere+), got {beta!r}"
-        )
-    if form not in ("auto", "primal", "dual"):
-        raise ValueError(f"form must be 'auto', 'primal' or 'dual', got {form!r}")
+        max_iters = check_int("max_iters", max_iters, minimum=1)
+    check_choice("beta", beta, ("fr", "pr"))  # Fletcher–Reeves or Polak–Ribière+
+    check_choice("form", form, ("auto", "primal", "dual"))
     sig = get_activation(sigma)
     n_max = (max_iters or 500) if tol > 0 else iters
     rule = Armijo(c1, shrink, max_backtracks)
@@ -219,6 +215,5 @@ def exact(
     max_iters: int = 500,
 ) -> InnerResult:
     """Solve the subproblem to ``||∇φ|| ≤ tol·max(1, ||∇φ(Z^0)||)``: Polak–Ribière+ NCG."""
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0 for the exact solver, got {tol!r}")
+    tol = check_positive("tol (of the exact solver)", tol)
     return ncg(A, T, Z0, lam, sigma, C=C, G0=G0, beta="pr", tol=tol, max_iters=max_iters)

@@ -49,7 +49,7 @@ from typing import Any
 
 from ..activations import Activation, get_activation
 from ..backend import namespace
-from ..base import check_int, check_positive
+from ..validation import check_int, check_positive
 from ._ops import safe_ratio, times_data, vdot
 from .objective import start_G
 from .result import ITERATION_LIMIT, InnerResult
@@ -92,7 +92,7 @@ def ncg_authors(
     ``"iteration_limit"`` (there is no other stopping rule).
     """
     lam = check_positive("lam", lam)
-    iters = check_int("iters", iters)
+    iters = check_int("iters", iters, minimum=1)
     xp = namespace(A, T, Z0)
     sig = get_activation(sigma)
     G = start_G(A, C, Z0, G0)

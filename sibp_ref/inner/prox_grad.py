@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 from ..activations import Activation, get_activation
 from ..backend import device_of, namespace
-from ..base import check_int, check_nonnegative, check_positive
+from ..validation import check_int, check_nonnegative, check_positive
 from ._ops import times_data, vdot
 from .objective import start_G
 from .result import CONVERGED, ITERATION_LIMIT, LINE_SEARCH_FAILED, InnerResult
@@ -117,11 +117,11 @@ def prox_grad(
     (default 500). Returns the last ``x_k`` with the status of the stop.
     """
     lam = check_positive("lam", lam)
-    iters = check_int("iters", iters)
+    iters = check_int("iters", iters, minimum=1)
     tol = check_nonnegative("tol", tol)
-    max_iters = None if max_iters is None else check_int("max_iters", max_iters)
+    max_iters = None if max_iters is None else check_int("max_iters", max_iters, minimum=1)
     gamma = check_nonnegative("gamma (the l1 weight)", gamma)
-    power_iters = check_int("power_iters", power_iters)
+    power_iters = check_int("power_iters", power_iters, minimum=1)
     xp = namespace(A, T, Z0)
     sig = get_activation(sigma)
     n_max = (max_iters or 500) if tol > 0 else iters

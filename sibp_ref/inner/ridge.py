@@ -37,7 +37,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import device_of, namespace, solve_spd
-from ..base import check_int, check_nonnegative, check_positive
+from ..validation import check_int, check_nonnegative, check_positive
 from ._ops import safe_ratio, vdot
 
 __all__ = [
@@ -279,8 +279,7 @@ def prox_ridge_bias(R: Any, b0: Any, lam: float) -> Any:
 
     .. math:: b = \\frac{2 \\sum_t R_{:,t} + b^0/λ}{2n + 1/λ}.
     """
-    if not lam > 0:
-        raise ValueError(f"lam must be > 0, got {lam!r}")
+    lam = check_positive("lam", lam)
     xp = namespace(R, b0)
     n = R.shape[1]
     return (2.0 * xp.sum(R, axis=1, keepdims=True) + b0 / lam) / (2.0 * n + 1.0 / lam)
