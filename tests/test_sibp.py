@@ -198,7 +198,7 @@ def test_sibp_with_a_negligible_l1_gives_the_plain_step_on_a_linear_net(xp):
     of the ridge one (strong convexity, modulus 1/λ), and prox-grad starts at the ridge
     solution, where ∇s = 0, so each of its 5 steps moves by at most tγ ≤ λγ. With γ = 1e-12
     the steps agree to ~1e-11 before δ carries them to the layers below; 1e-9 allows
-    for that. (The ℓ1 path used to run 5 prox-grad steps from W^k instead: off by O(1).)"""
+    for that. (5 prox-grad steps from W^k instead would be off by O(1).)"""
     net, p, X, Y = _classification(xp, act="identity")
     plain = SIBP(eta=2.0, lam=0.7)
     tiny = SIBP(eta=2.0, lam=0.7, l1=1e-12)
@@ -210,8 +210,8 @@ def test_sibp_with_a_negligible_l1_gives_the_plain_step_on_a_linear_net(xp):
 
 def test_sibp_with_a_negligible_l1_keeps_the_output_layer_step():
     """The output layer (identity) is solved first, from the forward pass alone, so its
-    update with γ = 1e-12 is the ridge one whatever the hidden layers' solver (the bug:
-    5 prox-grad steps from W^k there cost 100 % → 90.5 % training accuracy in tutorial 08).
+    update with γ = 1e-12 is the ridge one whatever the hidden layers' solver (5 prox-grad
+    steps from W^k there would be far from it: tutorial 08 shows what that costs).
     The hidden layers (sigmoid) agree when both solve to tolerance (``solver="exact"``):
     prox-grad and PR-NCG stop at relative gradient 1e-10, so 1e-7 as in the other exact
     tests."""

@@ -1,4 +1,19 @@
-"""One layer's subproblem (4.1) of SIBP, solved by one function: :func:`solve_layer`."""
+"""One layer's subproblem (4.1) of SIBP, solved by one function: :func:`solve_layer`.
+
+Which solver runs where:
+
+- σ = identity (except for ``"ncg_authors"``): both halves are ridge regressions solved in
+  closed form (:func:`~sibp_ref.inner.ridge.prox_ridge`, then
+  :func:`~sibp_ref.inner.ridge.prox_ridge_bias`). With γ > 0, proximal gradient starts from
+  that ℓ1-free solution: the objective is unchanged, only the first iterate moves, to
+  within ``λγ√(#entries)`` of the ℓ1 minimiser (the minimisers of a ``1/λ``-strongly convex
+  smooth part with and without ``γ||·||_1`` differ by at most ``λ||γ ∂||Z||_1||``); for the
+  b-half one step from there is exact (its curvature ``2n + 1/λ`` is the step's ``L``).
+- a nonlinear σ: the chosen iterative solver from ``W^k``, ``b^k`` (proximal gradient
+  whenever γ > 0).
+- ``"ncg_authors"``: the published code's solver on every layer; an identity layer's W-half
+  computes its first gradient without ``b^k``, as the published code's linear layer does.
+"""
 
 from __future__ import annotations
 
@@ -45,32 +60,14 @@ def solve_layer(
 
     Parameters
     ----------
-    sigma : the layer's activation σ.
-    AF : ``A(F_i^k)``, the lifted layer input ``(d, n)`` (``F_i^k`` for a dense layer).
-    W, b : ``W^k`` ``(m, d)`` and ``b^k`` ``(m, 1)`` (``b`` None: no bias).
-    T : the target ``F_{i+1}^{k+½}`` ``(m, n)``.
-    G : ``G_{i+1}^k = W^k A(F_i^k) + b^k`` from the forward pass.
+    sigma, AF : σ, and ``A(F_i^k)`` the lifted layer input ``(d, n)`` (``F_i^k`` if dense).
+    W, b, T, G : ``W^k`` ``(m, d)``, ``b^k`` ``(m, 1)`` or None, the target
+        ``F_{i+1}^{k+½}`` and the forward pass's ``G_{i+1}^k = W^k A(F_i^k) + b^k``.
     lam, lam_b : λ and λ_b (default λ).
-    solver : for a nonlinear σ, ``"ncg"`` (Fletcher–Reeves), ``"ncg_pr"``
-        (Polak–Ribière+), ``"exact"`` (to ``tol``), ``"prox_grad"``; ``"ncg_authors"`` (the
-        published code's solver) for every layer, the identity ones included.
-    iters : inner iterations of the iterative solvers (the paper: 5).
-    l1 : γ ≥ 0 of Remark 4.1; γ > 0 solves both halves by proximal gradient
-        (to ``tol`` when ``solver="exact"``).
-    tol, max_iters : the stopping rule of ``solver="exact"``.
+    solver : ``"ncg"`` (Fletcher–Reeves), ``"ncg_pr"`` (Polak–Ribière+), ``"exact"`` (to
+        ``tol``, ``max_iters``), ``"prox_grad"`` for a nonlinear σ; ``"ncg_authors"``.
+    iters, l1 : inner iterations (the paper: 5); γ ≥ 0 of Remark 4.1.
 
-    Notes
-    -----
-    σ = identity (except for ``"ncg_authors"``): both halves are ridge regressions solved
-    in closed form (:func:`~sibp_ref.inner.ridge.prox_ridge`, then
-    :func:`~sibp_ref.inner.ridge.prox_ridge_bias`); with γ > 0 proximal gradient starts
-    from that ℓ1-free solution — the objective is unchanged, only the first iterate
-    moves, to within ``λγ√(#entries)`` of the ℓ1 minimiser (the minimisers of a
-    ``1/λ``-strongly convex smooth part with and without ``γ||·||_1`` differ by at most
-    ``λ||γ ∂||Z||_1||``), and for the b-half one step from there is exact (its curvature
-    ``2n + 1/λ`` is the step's ``L``). Nonlinear layers start from ``W^k``, ``b^k``.
-    With ``"ncg_authors"`` an identity layer's W-half computes its first gradient without
-    ``b^k``, as the published code's linear layer does.
     """
     if solver not in LAYER_SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(LAYER_SOLVERS)}")

@@ -108,13 +108,10 @@ def prox_grad(
 ) -> InnerResult:
     """Proximal gradient for ``φ(Z) + γ||Z||_1`` (Remark 4.1), from ``start`` (default ``Z^0``).
 
-    ``accelerate`` (default): monotone FISTA; ``restart`` (default): a rejected ``z_k``
-    also drops the momentum; without ``accelerate``, plain ISTA (``y = x``), also
-    monotone. ``start`` is only the first iterate: the objective, and so the minimiser,
-    are the same whatever it is; ``G0`` is ``start·A + C`` if already known. A fixed
-    ``iters`` steps, or with ``tol > 0`` until an accepted step has
-    ``||z − y||/t ≤ tol·max(1, first)`` (the prox-gradient mapping) or ``max_iters``
-    (default 500). Returns the last ``x_k`` with the status of the stop.
+    ``accelerate``: monotone FISTA, else ISTA; ``restart``: a rejected ``z_k`` drops the
+    momentum. ``start`` moves only the first iterate, not the minimiser; ``G0`` is
+    ``start·A + C`` if known. ``iters`` steps, or with ``tol > 0`` until
+    ``||z − y||/t ≤ tol·max(1, first)`` or ``max_iters`` (500). Returns the last ``x_k``.
     """
     lam = check_positive("lam", lam)
     iters = check_int("iters", iters, minimum=1)
