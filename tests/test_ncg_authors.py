@@ -79,6 +79,24 @@ def test_ncg_authors_follows_the_literal_description(sigma, bias_free):
                 assert (r.n_iter, r.status) == (iters, "iteration_limit")
 
 
+@pytest.mark.parametrize("sigma", ["relu", "tanh", "identity"])
+@pytest.mark.parametrize("bias_free", [False, True])
+def test_ncg_authors_in_coefficient_space_has_the_primal_iterates(sigma, bias_free):
+    """n < d (SIBP's W-subproblems): the coefficient form gives the same iterates as the
+    literal primal one, step by step."""
+    for seed in range(3):
+        for lam in (0.05, 1.0, 20.0):
+            A, T, Z0, C = _problem(d=15, n=6, seed=seed)
+            for iters in (1, 2, 5):
+                kw = dict(C=C, iters=iters, bias_free_first_gradient=bias_free)
+                p = ncg_authors(A, T, Z0, lam, sigma, form="primal", **kw)
+                q = ncg_authors(A, T, Z0, lam, sigma, form="dual", **kw)
+                np.testing.assert_allclose(q.x, p.x, rtol=0, atol=1e-10)
+                np.testing.assert_allclose(q.G, p.G, rtol=0, atol=1e-10)
+                want = _literal(A, T, Z0, lam, sigma, C, iters, bias_free)
+                np.testing.assert_allclose(q.x, want, rtol=0, atol=1e-10)
+
+
 @pytest.mark.parametrize("sigma", ["sigmoid", "tanh", "softplus", "identity"])
 def test_ncg_authors_with_many_iterations_reaches_the_exact_solution(sigma):
     """On well-conditioned smooth problems (λ = 0.05: curvature within a factor ~2 of
@@ -190,5 +208,7 @@ def test_ncg_authors_refuses_l1_and_bad_arguments():
         ncg_authors(A, T, Z0, 0.0, "relu")
     with pytest.raises(ValueError, match="iters"):
         ncg_authors(A, T, Z0, 1.0, "relu", iters=0)
+    with pytest.raises(ValueError, match="form"):
+        ncg_authors(A, T, Z0, 1.0, "relu", form="coefficients")
     r = ncg_authors(A, T, Z0, 1.0, "relu", iters=np.int64(2))  # NumPy integers are integers
     assert r.n_iter == 2

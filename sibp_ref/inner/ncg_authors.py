@@ -33,8 +33,9 @@ Differences from :func:`sibp_ref.inner.ncg.ncg` (the project's NCG):
   first gradient is computed without the offset ``C``, ``2(σ'(Z^0A) ⊙ (σ(Z^0A) − T))Aᵀ``;
   later gradients include it. This first direction can point uphill, and then no trial
   passes and the first iteration leaves ``Z`` unchanged;
-- it runs on ``Z`` itself (no coefficient space) and synchronises with the host at every
-  trial (the exponent and the tests are computed on host floats).
+- it synchronises with the host at every trial (the exponent and the tests are computed
+  on host floats). Like our NCG it runs in the coefficient space when the batch is
+  smaller than the layer input (the same iterates).
 
 Where the description leaves a choice, the most literal reading is taken: ``f``, ``g``
 and ``D`` in the reset are the current value, gradient and direction; after a failed
@@ -49,7 +50,7 @@ from typing import Any
 
 from ..activations import Activation, get_activation
 from ..backend import namespace
-from ..validation import check_int, check_positive
+from ..validation import check_choice, check_int, check_positive
 from ._ops import safe_ratio, times_data, vdot
 from .objective import start_G
 from .result import ITERATION_LIMIT, InnerResult
@@ -72,6 +73,7 @@ def ncg_authors(
     G0: Any = None,
     iters: int = 5,
     bias_free_first_gradient: bool = False,
+    form: str = "auto",
 ) -> InnerResult:
     """``iters`` Fletcher–Reeves iterations on ``φ`` from ``Z^0`` with the authors' Armijo
     rule (module docstring): their inner solver, quirks included.
@@ -85,6 +87,10 @@ def ncg_authors(
     iters : the fixed number of iterations (theirs: 5).
     bias_free_first_gradient : compute the first gradient without ``C``, as their
         linear last layer does.
+    form : ``"primal"`` on ``Z`` itself, ``"dual"`` on coefficients ``Z = Z^0 + YAᵀ``
+        (every gradient and direction is of that form, as for
+        :func:`~sibp_ref.inner.ncg.ncg`: the same iterates, ``n``-sized work),
+        ``"auto"``: the dual when ``n < d``.
 
     Returns
     -------
@@ -93,22 +99,31 @@ def ncg_authors(
     """
     lam = check_positive("lam", lam)
     iters = check_int("iters", iters, minimum=1)
-    xp = namespace(A, T, Z0)
+    check_choice("form", form, ("auto", "primal", "dual"))
     sig = get_activation(sigma)
+    d, n = A.shape
+    dual = form == "dual" or (form == "auto" and n < d)
+    run = _authors_coefficients if dual else _authors_primal
+    return run(A, T, Z0, lam, sig, C, G0, iters, bias_free_first_gradient and C is not None)
+
+
+def _authors_primal(A, T, Z0, lam, sig, C, G0, iters, bias_free) -> InnerResult:
+    """:func:`ncg_authors` on ``Z`` itself (``E = Z − Z^0`` updated, ``Z`` formed at the end)."""
+    xp = namespace(A, T, Z0)
     G = start_G(A, C, Z0, G0)
     R = sig.f(G) - T
-    E = xp.zeros_like(Z0)  # E = Z − Z^0
-    G_first = Z0 @ A if (bias_free_first_gradient and C is not None) else G
+    E = xp.zeros_like(Z0)
+    G_first = G - C if bias_free else G  # Z^0 A without the offset
     g = ((2.0 * sig.df(G_first)) * (sig.f(G_first) - T)) @ A.T  # ∇φ at Z^0 (E = 0)
     D = -g
     for k in range(iters):
         DA = times_data(D, A)
-        f = float(vdot(xp, R, R) + vdot(xp, E, E) / (2.0 * lam))  # φ(Z)
-        m = _authors_armijo(xp, sig, T, lam, G, E, D, DA, f, float(vdot(xp, g, D)))
+        ED, DD, EE = (float(vdot(xp, u, v)) for u, v in ((E, D), (D, D), (E, E)))
+        f = float(vdot(xp, R, R)) + EE / (2.0 * lam)  # φ(Z)
+        m = _authors_armijo(xp, sig, T, lam, G, DA, f, float(vdot(xp, g, D)), EE, ED, DD)
         if m > 0:  # only a positive exponent moves Z
             alpha = AUTHORS_RHO**m
-            E = E + alpha * D
-            G = G + alpha * DA
+            E, G = E + alpha * D, G + alpha * DA
             R = sig.f(G) - T
         if k == iters - 1:
             break  # the next direction would never be used
@@ -119,19 +134,55 @@ def ncg_authors(
     return InnerResult(Z0 + E, G, iters, ITERATION_LIMIT)
 
 
-def _authors_armijo(xp, sig, T, lam, G, E, D, DA, f: float, gD: float) -> int:
+def _authors_coefficients(A, T, Z0, lam, sig, C, G0, iters, bias_free) -> InnerResult:
+    """:func:`ncg_authors` with ``Z − Z^0 = Y Aᵀ``, run on ``Y`` (``(m, n)``) and
+    ``K = AᵀA``: ``D A = Δ K``, ``⟨γAᵀ, ΔAᵀ⟩ = ⟨γ, ΔK⟩``; the bias-free first gradient
+    is of the same form. ``||E||²`` is carried as a number, updated by each step."""
+    xp = namespace(A, T, Z0)
+    K = A.T @ A  # n × n Gram matrix
+    G = start_G(A, C, Z0, G0)
+    R = sig.f(G) - T
+    Y = xp.zeros_like(R)  # E = Z − Z^0 = Y Aᵀ
+    G_first = G - C if bias_free else G
+    g = (2.0 * sig.df(G_first)) * (sig.f(G_first) - T)  # ∇φ = g Aᵀ
+    gK = g @ K
+    D, DK = -g, -gK  # direction D Aᵀ and its image D K
+    EE = 0.0  # ||E||²
+    for k in range(iters):
+        ED, DD = float(vdot(xp, Y, DK)), float(vdot(xp, D, DK))
+        f = float(vdot(xp, R, R)) + EE / (2.0 * lam)  # φ(Z)
+        m = _authors_armijo(xp, sig, T, lam, G, DK, f, float(vdot(xp, g, DK)), EE, ED, DD)
+        if m > 0:  # only a positive exponent moves Z
+            alpha = AUTHORS_RHO**m
+            Y, G = Y + alpha * D, G + alpha * DK
+            R = sig.f(G) - T
+            EE = EE + 2.0 * alpha * ED + alpha * alpha * DD
+        if k == iters - 1:
+            break
+        g_new = (2.0 * sig.df(G)) * R + (1.0 / lam) * Y
+        gK_new = g_new @ K  # the one product of an iteration
+        beta = safe_ratio(xp, vdot(xp, g_new, gK_new), vdot(xp, g, gK))  # Fletcher–Reeves
+        D, DK = -g_new + beta * D, -gK_new + beta * DK  # no restart
+        g, gK = g_new, gK_new
+    Z = Y @ A.T  # Z − Z^0, fresh: add Z^0 in its buffer
+    Z += Z0
+    return InnerResult(Z, G, iters, ITERATION_LIMIT)
+
+
+def _authors_armijo(xp, sig, T, lam, G, DA, f, gD, EE, ED, DD) -> int:
     """The exponent ``m`` of the step ``ρ^m D`` the authors' rule takes (0: no step).
 
     First trial ``α = 1``; then the exponent is reset (:func:`_reset_exponent`); if the
     first trial passed, that reset exponent is returned untested; otherwise trials go on
-    from it, ``m, m + 1, …``, up to 50 trials in all; 0 when none passed."""
+    from it, ``m, m + 1, …``, up to 50 trials in all; 0 when none passed. ``EE``, ``ED``,
+    ``DD`` are ``||E||²``, ``⟨E, D⟩``, ``⟨D, D⟩`` (``E = Z − Z^0``), so that
+    ``||E + αD||² = EE + 2α ED + α² DD`` needs no pass over ``Z``."""
 
     def passes(m: int) -> bool:  # φ(Z + ρ^m D) ≤ φ(Z) + σ ρ^m ⟨g, D⟩, on values
         alpha = AUTHORS_RHO**m
         R_t = sig.f(G + alpha * DA) - T
-        E_t = E + alpha * D
-        phi_t = float(vdot(xp, R_t, R_t) + vdot(xp, E_t, E_t) / (2.0 * lam))
-        return phi_t <= f + AUTHORS_SIGMA * alpha * gD
+        prox = (EE + 2.0 * alpha * ED + alpha * alpha * DD) / (2.0 * lam)
+        return float(vdot(xp, R_t, R_t)) + prox <= f + AUTHORS_SIGMA * alpha * gD
 
     first_passed = passes(0)
     m = _reset_exponent(f, gD)
