@@ -135,7 +135,8 @@ class SIBP:
         eta = self.eta_at(state.k)
         lam = check_per_layer("lam", self.lam, net.num_layers)
         lam_b = check_per_layer("lam_b", self.lam_b, net.num_layers)
-        inner = dict(solver=self.solver, iters=self.iters, l1=self.l1, tol=self.tol)
+        inner = dict(solver=self.solver, iters=self.iters, l1=self.l1)  # solve_layer's options
+        inner.update(tol=self.tol, max_iters=self.max_iters)
         N1 = net.num_layers  # N − 1 weight layers
 
         G, F = net.forward(params, X, check=False)  # (2.1): G_i^k, F_i^k
@@ -147,9 +148,7 @@ class SIBP:
             W, b = params[i]
             sigma = net.activation_of(i)
             # (4.1): W with b_i^k fixed, then b with W_i^{k+1} fixed
-            new[i] = solve_layer(
-                sigma, F[i], W, b, T, G[i + 1], lam[i], lam_b[i], max_iters=self.max_iters, **inner
-            )
+            new[i] = solve_layer(sigma, F[i], W, b, T, G[i + 1], lam[i], lam_b[i], **inner)
             if i > 0:  # not the first layer (F_1 = X is never changed)
                 # (4.2): δ_i = (W_i^{k+1})ᵀ (σ'(G_{i+1}^k) ⊙ δ_{i+1}); F_i^{k+½} = F_i^k − η δ_i
                 delta = new[i][0].T @ (sigma.df(G[i + 1]) * delta)
