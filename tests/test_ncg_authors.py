@@ -212,3 +212,27 @@ def test_ncg_authors_refuses_l1_and_bad_arguments():
         ncg_authors(A, T, Z0, 1.0, "relu", form="coefficients")
     r = ncg_authors(A, T, Z0, 1.0, "relu", iters=np.int64(2))  # NumPy integers are integers
     assert r.n_iter == 2
+
+
+@pytest.mark.parametrize("form", ["primal", "dual"])
+def test_ncg_authors_gives_the_same_iterate_on_every_backend(xp, form):
+    A, T, Z0, C = _problem(d=15, n=6, seed=4)
+    want = ncg_authors(A, T, Z0, 0.5, "relu", C=C, form=form, bias_free_first_gradient=True)
+    args = [B.asarray(a, xp) for a in (A, T, Z0)]
+    C_x = B.asarray(C, xp)
+    got = ncg_authors(*args, 0.5, "relu", C=C_x, form=form, bias_free_first_gradient=True)
+    np.testing.assert_allclose(B.to_numpy(got.x), want.x, rtol=0, atol=1e-12)
+    args32 = [B.asarray(a, xp, dtype="float32") for a in (A, T, Z0, C)]
+    r32 = ncg_authors(*args32[:3], 0.5, "relu", C=args32[3], form=form)
+    assert r32.x.dtype == xp.float32 and r32.G.dtype == xp.float32
+
+
+def test_sibp_with_ncg_authors_gives_the_same_step_on_every_backend(xp):
+    net, p, X, Y = _net("relu")
+    want, _ = SIBP(solver="ncg_authors").step(net, p, SIBPState(0), X, Y)
+    p_x = [(B.asarray(W, xp), B.asarray(b, xp)) for W, b in p]
+    got, _ = SIBP(solver="ncg_authors").step(
+        net, p_x, SIBPState(0), B.asarray(X, xp), B.asarray(Y, xp)
+    )
+    got = [(B.to_numpy(W), B.to_numpy(b)) for W, b in got]
+    assert _max_change(want, got) < 1e-10
