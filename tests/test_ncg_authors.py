@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sibp_ref import MLP
 from sibp_ref import backend as B
@@ -236,3 +238,24 @@ def test_sibp_with_ncg_authors_gives_the_same_step_on_every_backend(xp):
     )
     got = [(B.to_numpy(W), B.to_numpy(b)) for W, b in got]
     assert _max_change(want, got) < 1e-10
+
+
+@given(
+    m=st.integers(1, 3),
+    d=st.integers(1, 6),
+    n=st.integers(1, 6),
+    lam=st.floats(0.01, 100.0),
+    seed=st.integers(0, 10_000),
+    bias_free=st.booleans(),
+)
+def test_property_ncg_authors_never_increases_phi_on_a_linear_layer(m, d, n, lam, seed, bias_free):
+    """σ = identity makes φ convex. A tested step passed Armijo (a decrease); the untested
+    ``ρ^m`` follows an accepted ``α = 1``, and by convexity ``φ(Z + ρ^m D) ≤ (1 − ρ^m)φ(Z)
+    + ρ^m φ(Z + D) < φ(Z)``; no step keeps φ. So the k-th iterate (``iters=k``: the solver
+    is deterministic) never has a larger φ than the (k−1)-th, whatever the quirks."""
+    A, T, Z0, C = _problem(m=m, d=d, n=n, seed=seed)
+    vals = [_phi(Z0, A, T, Z0, lam, "identity", C)]
+    for k in range(1, 6):
+        r = ncg_authors(A, T, Z0, lam, "identity", C=C, iters=k, bias_free_first_gradient=bias_free)
+        vals.append(_phi(r.x, A, T, Z0, lam, "identity", C))
+    assert np.all(np.diff(vals) <= 1e-12 * vals[0]), vals
