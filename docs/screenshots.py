@@ -2,7 +2,9 @@
 
 Serves ``docs/_build/html`` (or ``--site``) on 127.0.0.1 and saves, for the home page, a
 tutorial page, the SIBP page and an API page, one PNG per width into ``docs/screenshots/``
-(kept out of git). Needs Debian's ``chromium`` (``apt-get install chromium``).
+(kept out of git), then loads every page that has math and reports any formula MathJax
+could not typeset (exit status 1 if one fails). Needs Debian's ``chromium``
+(``apt-get install chromium``).
 
     python -m sphinx -W -b html docs docs/_build/html
     python docs/screenshots.py                 # then look at docs/screenshots/*.png
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import re
 import shutil
 import subprocess
 import threading
@@ -51,6 +54,27 @@ def shoot(browser: str, url: str, png: Path, size: tuple[int, int]) -> None:
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
 
+def math_errors(browser: str, base: str, site: Path) -> dict[str, int]:
+    """Pages with formulas MathJax could not typeset, with their count, read from the DOM
+    after the page's scripts ran."""
+    bad = {}
+    for page in sorted(site.rglob("*.html")):
+        rel = page.relative_to(site).as_posix()
+        if rel.startswith("_") or 'class="math' not in page.read_text():
+            continue
+        cmd = [
+            browser, "--headless=new", "--no-sandbox", "--disable-gpu",
+            "--virtual-time-budget=8000", "--dump-dom", f"{base}/{rel}",
+        ]  # fmt: skip
+        dom = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120).stdout
+        # an error box, or a formula left as raw TeX (unbalanced braces are never typeset)
+        n = len(re.findall(r"<mjx-merror", dom))
+        n += len(re.findall(r'<(?:span|div) class="math[^"]*">\s*\\[(\[]', dom))
+        if n:
+            bad[rel] = n
+    return bad
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--site", type=Path, default=DOCS / "_build" / "html")
@@ -70,8 +94,14 @@ def main(argv: list[str] | None = None) -> None:
                 png = args.out / f"{name}-{width}.png"
                 shoot(args.browser, f"{base}/{page}", png, size)
                 print(png)
+        bad = math_errors(args.browser, base, args.site)
     finally:
         server.shutdown()
+    for page, n in bad.items():
+        print(f"{page}: {n} formula(s) MathJax could not typeset")
+    if bad:
+        raise SystemExit(1)
+    print("math: every formula typeset")
 
 
 if __name__ == "__main__":
