@@ -10,8 +10,10 @@ expected and what was given, and the fix when there is an obvious one::
 
 A wrong *kind* of value (a string where a number belongs, a list where an
 array belongs, an integer array where a floating one belongs) raises
-``TypeError``; a value of the right kind that is out of range, not finite or of
-the wrong shape raises ``ValueError``.
+:class:`ValidationTypeError`, a ``TypeError`` that is also a ``ValueError`` so
+that code written to catch the ``ValueError`` these checks used to raise still
+catches it; a value of the right kind that is out of range, not finite or of the
+wrong shape raises ``ValueError``.
 
 Numbers are accepted as Python numbers, NumPy scalars (``np.float32(0.5)``,
 ``np.int64(3)``) and 0-d arrays of any supported backend; ``bool``, ``None``,
@@ -28,11 +30,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import array_api_compat
-import numpy as np
 
 from . import backend as B
 
 __all__ = [
+    "ValidationTypeError",
     "check_number",
     "check_positive",
     "check_nonnegative",
@@ -46,6 +48,10 @@ __all__ = [
 ]
 
 _FLOAT_DTYPES = ("float32", "float64")
+
+
+class ValidationTypeError(TypeError, ValueError):
+    """An argument of the wrong kind: a ``TypeError``, and a ``ValueError`` for old callers."""
 
 
 def describe(value: Any) -> str:
@@ -70,7 +76,7 @@ def _a(word: str) -> str:
 
 # ---------------------------------------------------------------- numbers
 def _is_array(x: Any) -> bool:
-    return array_api_compat.is_array_api_obj(x) and not isinstance(x, np.generic)
+    return array_api_compat.is_array_api_obj(x) and not B.is_host_scalar(x)
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -87,7 +93,7 @@ def _backend_of(x: Any) -> str:
 
 def _real_scalar(value: Any) -> Any:
     """``value`` as a Python ``int``/``float`` when it is a real scalar, else ``None``."""
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool) or (B.is_host_scalar(value) and value.dtype.kind == "b"):
         return None
     if isinstance(value, numbers.Integral):
         return int(value)
@@ -163,7 +169,9 @@ def check_number(
     expected = "a finite number" + _bounds_text(low, high, low_open, high_open)
     x = _real_scalar(value)
     if x is None:
-        raise TypeError(f"{name} must be {expected}, got {describe(value)}{_string_hint(value)}")
+        raise ValidationTypeError(
+            f"{name} must be {expected}, got {describe(value)}{_string_hint(value)}"
+        )
     try:
         x = float(x)
     except OverflowError:
@@ -192,7 +200,7 @@ def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | 
     expected = "an integer" + _bounds_text(minimum, maximum, False, False)
     x = _real_scalar(value)
     if not isinstance(x, int):
-        raise TypeError(f"{name} must be {expected}, got {describe(value)}")
+        raise ValidationTypeError(f"{name} must be {expected}, got {describe(value)}")
     if not _in_bounds(x, minimum, maximum, False, False):
         raise ValueError(f"{name} must be {expected}, got {describe(value)}")
     return x
@@ -208,7 +216,7 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     choices = list(choices)
     listed = ", ".join(repr(c) for c in choices)
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {listed}, got {describe(value)}")
+        raise ValidationTypeError(f"{name} must be one of {listed}, got {describe(value)}")
     if value in choices:
         return value
     near = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
@@ -234,7 +242,7 @@ def check_per_layer(
     elif _is_array(value) and len(value.shape) == 1:
         entries = [value[i] for i in range(value.shape[0])]
     else:
-        raise TypeError(
+        raise ValidationTypeError(
             f"{name} must be a number or a list of {num_layers} numbers (one per layer), "
             f"got {describe(value)}{_string_hint(value)}"
         )
@@ -249,16 +257,18 @@ def check_per_layer(
 # ----------------------------------------------------------------- arrays
 def _require_array(name: str, x: Any) -> None:
     if isinstance(x, (list, tuple)):
-        raise TypeError(
+        raise ValidationTypeError(
             f"{name} must be an array (NumPy, CuPy, torch or array-api-strict), got a "
             f"{type(x).__name__}; convert it first, e.g. numpy.asarray({name})"
         )
     if not _is_array(x):
-        raise TypeError(f"{name} must be an array, got {describe(x)}")
+        raise ValidationTypeError(f"{name} must be an array, got {describe(x)}")
     try:
         B.namespace(x)
     except TypeError as exc:
-        raise TypeError(f"{name} is an array of an unsupported library: {describe(x)}") from exc
+        raise ValidationTypeError(
+            f"{name} is an array of an unsupported library: {describe(x)}"
+        ) from exc
 
 
 def _check_ndim(name: str, x: Any, ndim: int | Sequence[int]) -> None:
@@ -280,18 +290,23 @@ def _check_dtype(name: str, x: Any, dtype: Any) -> None:
         ok = x.dtype == dtype
         want = f"dtype {_dtype_name(dtype)}"
     if not ok:
-        raise TypeError(f"{name} must have {want}, got {_dtype_name(x.dtype)}")
+        raise ValidationTypeError(f"{name} must have {want}, got {_dtype_name(x.dtype)}")
 
 
 def _first_nonfinite(name: str, x: Any) -> str:
-    """The message for an array known to hold a non-finite entry (copies it to the host)."""
-    a = B.to_numpy(x)
-    bad = ~np.isfinite(a)
-    count = int(bad.sum())
-    pos = np.argwhere(bad)[0] if a.ndim else np.zeros(0, dtype=int)
-    v = a[tuple(pos)]
-    what = "NaN" if np.isnan(v) else ("+inf" if v > 0 else "-inf")
-    where = f" at {[int(p) for p in pos]}" if a.ndim else ""
+    """The message for an array known to hold a non-finite entry: its first one (row-major)."""
+    xp = B.namespace(x)
+    flat = xp.reshape(x, (-1,))
+    bad = xp.astype(~xp.isfinite(flat), xp.int32)
+    count = int(xp.sum(bad))
+    idx = int(xp.argmax(bad))
+    v = float(flat[idx])
+    what = "NaN" if math.isnan(v) else ("+inf" if v > 0 else "-inf")
+    pos = []
+    for size in reversed(tuple(x.shape)):
+        idx, r = divmod(idx, size)
+        pos.insert(0, r)
+    where = f" at {pos}" if pos else ""
     more = f" ({count} non-finite entries in all)" if count > 1 else ""
     return f"{name} contains {what}{where}{more}"
 
@@ -332,7 +347,7 @@ def check_array(
     if dtype is not None:
         _check_dtype(name, x, dtype)
     xp = B.namespace(x)
-    if finite and xp.isdtype(x.dtype, ("real floating", "complex floating")):
+    if finite and xp.isdtype(x.dtype, "real floating"):
         if not bool(xp.all(xp.isfinite(x))):
             raise ValueError(_first_nonfinite(name, x))
     return x
@@ -377,14 +392,14 @@ def check_same_namespace(**arrays: Any) -> Any:
     """
     groups = _grouped(arrays)
     if not groups:
-        raise TypeError("check_same_namespace needs at least one array")
+        raise ValidationTypeError("check_same_namespace needs at least one array")
     ref_name, ref, ref_plural = groups[0]
     ref_b, ref_dev = _backend_of(ref[0]), B.device_of(ref[0])
     for name, found, plural in groups:
         for a in found:
             b = _backend_of(a)
             if b != ref_b:
-                raise TypeError(
+                raise ValidationTypeError(
                     f"{_is_are(name, plural, b + ' array')} but "
                     f"{_is_are(ref_name, ref_plural, ref_b + ' array')}; "
                     f"put them on one backend (sibp_ref.backend.asarray)"
@@ -407,19 +422,19 @@ def check_same_dtype(**arrays: Any) -> Any:
     """
     groups = _grouped(arrays)
     if not groups:
-        raise TypeError("check_same_dtype needs at least one array")
+        raise ValidationTypeError("check_same_dtype needs at least one array")
     ref_name, ref, ref_plural = groups[0]
     for name, found, plural in groups:
         for a in found:
             got = _dtype_name(a.dtype)
             if got not in _FLOAT_DTYPES:
-                raise TypeError(
+                raise ValidationTypeError(
                     f"{name} must have dtype float32 or float64, got {got}; "
                     "parameters and data share one floating dtype"
                 )
             want = _dtype_name(ref[0].dtype)
             if got != want:
-                raise TypeError(
+                raise ValidationTypeError(
                     f"{name} {_has(plural)} dtype {got} but {ref_name} "
                     f"{_has(ref_plural)} dtype {want}; parameters and data "
                     f"must share one floating dtype: convert {name} to {want}"

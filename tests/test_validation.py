@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sibp_ref import backend as B
 from sibp_ref.validation import (
+    ValidationTypeError,
     check_array,
     check_choice,
     check_int,
@@ -307,3 +308,10 @@ def test_messages_never_show_array_entries():
     with pytest.raises(TypeError) as info:
         check_positive("lam", big)
     assert "7." not in str(info.value)
+
+
+def test_a_wrong_kind_is_a_type_error_that_old_value_error_handlers_still_catch():
+    with pytest.raises(ValidationTypeError) as info:
+        check_positive("lr", "0.1")
+    assert isinstance(info.value, TypeError)
+    assert isinstance(info.value, ValueError)
