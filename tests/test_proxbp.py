@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sibp_ref import MLP, one_hot
 from sibp_ref import backend as B
-from sibp_ref.proxbp import ProxBP
+from sibp_ref.methods.proxbp import ProxBP
 
 try:
     import torch

@@ -35,8 +35,8 @@ import pytest
 
 from sibp_ref import BP, MLP
 from sibp_ref import backend as B
-from sibp_ref.bcd import BCD
-from sibp_ref.proxbp import ProxBP
+from sibp_ref.methods.bcd import BCD
+from sibp_ref.methods.proxbp import ProxBP
 
 try:
     import torch
