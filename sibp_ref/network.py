@@ -260,7 +260,7 @@ class Network:
         """
         self.check_params(params)
         self.check_batch(X, Y, finite=False)
-        check_same_namespace(X=X, Y=Y, params=list(params))
+        check_same_namespace(params=list(params), X=X, Y=Y)
         check_same_dtype(weights=list(params), X=X, Y=Y)
         if finite:
             self.check_batch(X, Y, finite=True)

@@ -70,7 +70,8 @@ def data_dir() -> Path:
 
 
 class CountingMatmul(np.ndarray):
-    """An ndarray that counts the matrix products it takes part in (SPEC §8's product counts)."""
+    """An ndarray that counts the matrix products it takes part in (the product counts of
+    docs/conventions.md §6)."""
 
     count = 0
 
