@@ -145,11 +145,15 @@ def test_data_matching_float16_parameters_is_refused():
         BP().step(net, p16, BP().init(net, p16), X.astype(np.float16), Y.astype(np.float16))
 
 
-def test_a_float32_step_returns_float32(xp):
-    for name in STEPPERS:
-        m, net, params, state, X, Y = for_method(name, xp, dtype="float32")
-        new, _ = m.step(net, params, state, X, Y)
-        assert all(W.dtype == xp.float32 and b.dtype == xp.float32 for W, b in new)
+@pytest.mark.parametrize("name", list(STEPPERS))
+def test_a_step_returns_parameters_of_the_data_dtype(name, xp_dtype):
+    xp, dtype = xp_dtype
+    m, net, params, state, X, Y = for_method(name, xp, dtype=dtype)
+    new, state = m.step(net, params, state, X, Y)
+    new, _ = m.step(net, new, state, X, Y)
+    want = getattr(xp, dtype)
+    assert all(W.dtype == want and b.dtype == want for W, b in new)
+    assert all(B.is_finite(W) and B.is_finite(b) for W, b in new)
 
 
 # ------------------------------------------------------- kinds of arguments
