@@ -280,3 +280,13 @@ def test_bcd_refuses_a_network_that_is_not_dense():
     net = Network([Dense(3, 4, "relu"), Half(), Dense(4, 2)], loss="square")
     with pytest.raises(ValueError, match="BCD supports only dense networks.*Half"):
         BCD().init(net, net.init())
+
+
+def test_a_method_that_needs_another_loss_says_which():
+    net, params, _, _ = setup(loss="cross_entropy")
+    with pytest.raises(ValueError) as info:
+        BCD().init(net, params)
+    assert str(info.value) == (
+        "BCD supports only the 'square' loss; this net uses loss 'cross_entropy' "
+        "(build the network with loss='square')"
+    )

@@ -41,9 +41,10 @@ class Method(Protocol):
 def check_loss(method: Any, net: Any) -> None:
     """ValueError unless ``net`` uses the loss ``method.required_loss`` (when it has one)."""
     need = getattr(method, "required_loss", None)
+    name = method.__name__ if isinstance(method, type) else type(method).__name__
     if need is not None and net.loss_fn.name != need:
         raise ValueError(
-            f"{type(method).__name__} supports only the {need!r} loss; this net uses loss "
+            f"{name} supports only the {need!r} loss; this net uses loss "
             f"{net.loss_fn.name!r} (build the network with loss={need!r})"
         )
 
