@@ -388,7 +388,7 @@ def cmd_list(args) -> int:
         extra = " [full batch, square loss]" if spec.full_batch else ""
         kv = ", ".join(f"{k}={v}" for k, v in spec.defaults.items())
         print(
-            f"  {spec.name:<9} {spec.cls}({', '.join(repr(a) for a in spec.args)}"
+            f"  {spec.name:<9} {spec.cls.__name__}({', '.join(repr(a) for a in spec.args)}"
             f"{', ' if spec.args and kv else ''}{kv}){extra}"
         )
     print("data sets: " + ", ".join(DATASETS))

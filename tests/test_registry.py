@@ -66,3 +66,12 @@ def test_make_method_forwards_rule_settings_and_refuses_others():
         M.make_method("adam", momentum=0.9)
     with pytest.raises(ValueError, match="'proxbp' does not take lr"):
         M.make_method("proxbp", lr=0.1)
+
+
+def test_the_command_line_lists_each_method_by_its_class_name(capsys):
+    from sibp_ref import cli
+
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "  sgd       BP('sgd', lr=0.1)\n" in out
+    assert "  bcd       BCD(gamma=1.0, rho=1.0, alpha=1.0) [full batch, square loss]\n" in out
