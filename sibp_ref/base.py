@@ -1,6 +1,6 @@
 """Old path of :mod:`sibp_ref.methods.base` and the number checks (a re-export shim).
 
-``check_int`` keeps its old default ``minimum=1`` here; ``per_layer`` is
+``check_int`` here defaults to ``minimum=1``; ``per_layer`` is
 :func:`sibp_ref.validation.check_per_layer`.
 """
 
@@ -14,7 +14,7 @@ from .validation import check_per_layer as per_layer
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
-    """:func:`sibp_ref.validation.check_int` with the old default ``minimum=1``."""
+    """:func:`sibp_ref.validation.check_int` with ``minimum=1`` by default."""
     return _check_int(name, value, minimum)
 
 
