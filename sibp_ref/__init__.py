@@ -6,19 +6,29 @@ standard; see :mod:`sibp_ref.backend`.
 
 from .activations import ACTIVATIONS, get_activation
 from .backend import get_backend, to_numpy
-from .base import Method
-from .bcd import BCD
-from .bp import BP
 from .datasets import DataError, Dataset, fetch, load_dataset, make_synthetic
+from .layers import Dense
 from .losses import CrossEntropy, SquareLoss, get_loss, one_hot
-from .methods import make_method, method_names
-from .network import MLP, normal_init
-from .optimizers import SGD, Adam, Momentum
-from .proxbp import ProxBP
-from .schedules import constant, inverse_power
+from .methods import (
+    BCD,
+    BP,
+    SGD,
+    Adam,
+    BCDState,
+    BPState,
+    Method,
+    Momentum,
+    ProxBP,
+    ProxBPState,
+    make_method,
+    method_names,
+)
+from .methods.schedules import constant, inverse_power
+from .network import MLP, Network, normal_init
 from .sibp import SIBP, SIBPState
 from .toy import iterations_to_halve, toy_problem
 from .train import History, RunConfig, read_log, run_grid
+from .validation import ValidationTypeError
 
 __version__ = "0.1.0"
 
@@ -43,14 +53,20 @@ __all__ = [
     "ACTIVATIONS",
     "Adam",
     "BCD",
+    "BCDState",
     "BP",
+    "BPState",
     "CrossEntropy",
+    "Dense",
     "MLP",
     "Method",
     "Momentum",
+    "Network",
     "ProxBP",
+    "ProxBPState",
     "SGD",
     "SquareLoss",
+    "ValidationTypeError",
     "get_activation",
     "get_backend",
     "get_loss",

@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ------------------------------------------------------------------ helpers
 def _hyper(args, method: str) -> dict:
-    from .methods import _accepted, method_spec
+    from .methods import accepted_hyper, method_spec
 
     spec = method_spec(method)
     out = {}
@@ -221,15 +221,8 @@ def _hyper(args, method: str) -> dict:
             given[k] = v
     if args.command == "compare":
         # shared options apply to the methods that take them
-        try:
-            names, _ = _accepted(spec.load())
-            if spec.cls == "BP":
-                from .optimizers import RULES
-
-                names = _accepted(RULES[spec.name])[0]
-            given = {k: v for k, v in given.items() if k in names}
-        except ImportError:
-            given = {}
+        names, _ = accepted_hyper(spec)
+        given = {k: v for k, v in given.items() if k in names}
         if args.dataset == "synthetic" and not given and not out:
             out = dict(MAIN_JOB_HYPER.get(spec.name, {}))
     return {**given, **out}
@@ -395,7 +388,7 @@ def cmd_list(args) -> int:
         extra = " [full batch, square loss]" if spec.full_batch else ""
         kv = ", ".join(f"{k}={v}" for k, v in spec.defaults.items())
         print(
-            f"  {spec.name:<9} {spec.cls}({', '.join(repr(a) for a in spec.args)}"
+            f"  {spec.name:<9} {spec.cls.__name__}({', '.join(repr(a) for a in spec.args)}"
             f"{', ' if spec.args and kv else ''}{kv}){extra}"
         )
     print("data sets: " + ", ".join(DATASETS))

@@ -1,9 +1,14 @@
 """Losses L(F_N, Y) with their value and the error signal δ_N = ∂J/∂F_N.
 
-Convention (SPEC §1): samples are columns and ``J`` is the **mean over the
-columns**, so δ_N carries the factor 1/n; for softmax cross-entropy
+Convention (docs/conventions.md §2): samples are columns and ``J`` is the **mean
+over the columns**, so δ_N carries the factor 1/n; for softmax cross-entropy
 δ_N = (softmax(F_N) − Y)/n. The toy problem of §5.1 writes its square loss as
 a plain sum: ``SquareLoss(reduction="sum")``.
+
+Targets: cross-entropy compares ``softmax(F_N)`` with a probability column per sample
+(non-negative entries summing to 1; :func:`one_hot` makes them from integer labels),
+and :meth:`Loss.check_targets` refuses anything else; the square loss takes any
+finite ``Y``.
 """
 
 from __future__ import annotations
@@ -12,8 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from .backend import device_of, namespace
+from .validation import check_array, check_int
 
-__all__ = ["Loss", "CrossEntropy", "SquareLoss", "get_loss", "one_hot", "log_softmax", "softmax"]
+__all__ = [
+    "Loss",
+    "CrossEntropy",
+    "SquareLoss",
+    "get_loss",
+    "one_hot",
+    "log_softmax",
+    "softmax",
+    "check_probability_columns",
+]
 
 
 def log_softmax(F: Any) -> Any:
@@ -42,6 +57,9 @@ class Loss:
     def grad(self, F: Any, Y: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def check_targets(self, Y: Any) -> None:
+        """ValueError when ``Y`` is not a valid target for this loss (any ``Y`` here)."""
+
     def _scale(self, F: Any) -> float:
         return 1.0 / F.shape[1] if self.reduction == "mean" else 1.0
 
@@ -59,6 +77,11 @@ class CrossEntropy(Loss):
 
     def grad(self, F, Y):
         return (softmax(F) - Y) * self._scale(F)
+
+    def check_targets(self, Y):
+        """``Y`` must hold probability columns: entries ``>= 0``, each column summing to 1
+        within rounding (one host synchronisation)."""
+        check_probability_columns("Y", Y)
 
 
 @dataclass(frozen=True)
@@ -93,12 +116,44 @@ def get_loss(name: str | Loss, reduction: str = "mean") -> Loss:
     return cls(reduction=reduction)
 
 
+def check_probability_columns(name: str, Y: Any) -> None:
+    """ValueError unless every column of ``Y`` is a probability vector (``>= 0``, sum 1).
+
+    The tolerance on the sums is rounding: ``1e-4`` in float32, ``1e-8`` in float64.
+    Each test is one reduction on the device and one small copy to the host.
+    """
+    xp = namespace(Y)
+    expected = (
+        f"{name} must hold probability columns for the cross-entropy loss (entries >= 0, "
+        "each column summing to 1)"
+    )
+    fix = "make targets with sibp_ref.one_hot(labels, num_classes)"
+    neg = xp.reshape(xp.astype(Y < 0, xp.int32), (-1,))
+    if bool(xp.any(neg > 0)):
+        i, j = divmod(int(xp.argmax(neg)), Y.shape[1])
+        raise ValueError(f"{expected}, but {name}[{i}, {j}] = {float(Y[i, j])!r}; {fix}")
+    tol = 1e-4 if Y.dtype == xp.float32 else 1e-8
+    off = xp.astype(xp.abs(xp.sum(Y, axis=0) - 1.0) > tol, xp.int32)
+    count = int(xp.sum(off))
+    if count:
+        j = int(xp.argmax(off))
+        total = float(xp.sum(Y[:, j]))
+        raise ValueError(
+            f"{expected}, but column {j} sums to {total!r} ({count} such columns); {fix}"
+        )
+
+
 def one_hot(labels: Any, num_classes: int, *, dtype: Any = None) -> Any:
-    """Integer labels of shape ``(n,)`` as one-hot columns of shape ``(num_classes, n)``."""
+    """Integer labels of shape ``(n,)`` as one-hot columns of shape ``(num_classes, n)``.
+
+    ``labels`` must be an integer array (floats are refused: ``2.0`` would match no
+    class); ``dtype`` is that of the result (default float64).
+    """
+    check_array("labels", labels, dtype="integer")
     xp = namespace(labels)
     if len(labels.shape) != 1:
         raise ValueError(f"labels must be a 1-d array, got shape {tuple(labels.shape)}")
-    if num_classes < 1:
+    if check_int("num_classes", num_classes) < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
     if labels.shape[0] and (int(xp.min(labels)) < 0 or int(xp.max(labels)) >= num_classes):
         raise ValueError(

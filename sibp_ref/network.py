@@ -1,13 +1,18 @@
-"""The fully connected network of §2: forward pass (2.1), back-propagation (3.1)–(3.2).
+"""Networks as sequences of layers: forward pass (2.1), back-propagation (3.1)–(3.2).
 
-Indexing. The paper counts layers from 1: ``F_1 = X``, weights
-``W_1 … W_{N−1}``, ``G_{i+1} = W_i F_i + b_i``, ``F_{i+1} = σ(G_{i+1})``, and the
+Indexing (docs/conventions.md §1). The paper counts layers from 1: ``F_1 = X``,
+weights ``W_1 … W_{N−1}``, ``G_{i+1} = W_i F_i + b_i``, ``F_{i+1} = σ(G_{i+1})``, and the
 last layer has no activation (``F_N = G_N``). Python counts from 0, so here
 
 - ``params[i] = (W, b)`` is the paper's ``(W_{i+1}, b_{i+1})``;
 - ``F[i]`` is the paper's ``F_{i+1}`` (``F[0] = X``) and ``G[i]`` is ``G_{i+1}``
   (``G[0]`` is ``None``: the input has no pre-activation), so
-  ``G[i+1] = W F[i] + b`` with ``(W, b) = params[i]``, and ``F[i] = σ(G[i])``.
+  ``G[i+1] = W A(F[i]) + b`` with ``(W, b) = params[i]``, and ``F[i+1]`` is σ(G[i+1])
+  passed through the block's parameter-free layers (:mod:`sibp_ref.layers`).
+
+A :class:`Network` is a list of layers grouped into *blocks*: a parametrised layer
+followed by zero or more parameter-free ones; ``params`` has one ``(W, b)`` pair per
+block. :class:`MLP` is the fully connected network of §2, all blocks one dense layer.
 
 Shapes (samples are columns): ``X`` is ``(d_1, n)``, ``W`` of ``params[i]`` is
 ``(d_{i+2}, d_{i+1})`` in the paper's numbering, i.e. ``(sizes[i+1], sizes[i])``,
@@ -16,18 +21,88 @@ and ``b`` is ``(sizes[i+1], 1)``.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import backend as B
 from .activations import Activation, get_activation
+from .layers import Dense, is_parametrised
 from .losses import Loss, get_loss
+from .validation import (
+    ValidationTypeError,
+    check_array,
+    check_number,
+    check_same_dtype,
+    check_same_namespace,
+    describe,
+)
 
-__all__ = ["MLP", "Params", "normal_init"]
+__all__ = ["Network", "MLP", "Block", "Params", "normal_init", "init_params"]
 
 Params = list  # list[tuple[W, b | None]]
+
+
+class Block(NamedTuple):
+    """A parametrised layer and the parameter-free layers after it (one ``(W, b)``)."""
+
+    layer: Any
+    post: tuple
+
+
+def _stds(std: Any, L: int) -> list[float]:
+    """One standard deviation per layer from one value or a list of ``L`` values."""
+    shape = getattr(std, "shape", None)
+    scalar = not isinstance(std, (list, tuple)) and (shape is None or len(shape) == 0)
+    values = [std] * L if scalar else list(std)
+    if len(values) != L:
+        raise ValueError(f"std has {len(values)} entries for {L} layers")
+    stds = []
+    for v in values:
+        if isinstance(v, bool) or not (isinstance(v, numbers.Real) or hasattr(v, "shape")):
+            raise ValidationTypeError(
+                f"std must be a number or a list of {L} numbers (one per layer), "
+                f"got {describe(std)}"
+            )
+        stds.append(float(v))
+    if any(not (0 <= s < math.inf) for s in stds):  # also rejects NaN
+        raise ValueError(f"std must be non-negative and finite, got {stds}")
+    return stds
+
+
+def init_params(
+    shapes: Sequence[tuple[tuple[int, int], bool]],
+    *,
+    std: float | Sequence[float] = 0.05,
+    mean: float = 0.0,
+    bias_std: float | None = None,
+    seed: Any = 0,
+    xp: ModuleType | str = "numpy",
+    dtype: Any = "float64",
+    device: Any = None,
+) -> Params:
+    """``(W, b)`` per ``(weight shape, has bias)``: ``W ~ N(mean, std)``, ``b ~ N(0, bias_std)``.
+
+    ``std`` is a standard deviation (one value or one per layer), ``bias_std = std`` by
+    default, as the paper's N(0, s) initialisations (docs/conventions.md §3). Layer by
+    layer, ``W`` is drawn before ``b`` from one generator seeded by ``seed``.
+    """
+    xp = B.get_backend(xp)
+    rng = B._rng(seed)
+    stds = _stds(std, len(shapes))
+    mean = check_number("mean", mean)
+    params = []
+    for (shape, has_bias), s in zip(shapes, stds, strict=True):
+        kw = {"seed": rng, "xp": xp, "dtype": dtype, "device": device}
+        W = B.normal(shape, mean=mean, std=s, **kw)
+        b = None
+        if has_bias:
+            bs = s if bias_std is None else check_number("bias_std", bias_std, low=0)
+            b = B.normal((shape[0], 1), std=bs, **kw)
+        params.append((W, b))
+    return params
 
 
 def normal_init(
@@ -42,80 +117,56 @@ def normal_init(
     dtype: Any = "float64",
     device: Any = None,
 ) -> Params:
-    """Weights ``W ~ N(mean, std)`` (``std`` a standard deviation, one value or one per
-    layer), biases ``b ~ N(0, bias_std)`` with ``bias_std = std`` by default, as the
-    paper's N(0, s) initialisations (SPEC §1)."""
-    xp = B.get_backend(xp)
-    rng = B._rng(seed)
-    L = len(sizes) - 1
-    stds = [float(std)] * L if isinstance(std, (int, float)) else [float(s) for s in std]
-    if len(stds) != L:
-        raise ValueError(f"std has {len(stds)} entries for {L} layers")
-    if any(not (0 <= s < float("inf")) for s in stds):  # also rejects NaN
-        raise ValueError(f"std must be non-negative and finite, got {stds}")
-    params = []
-    for i in range(L):
-        W = B.normal(
-            (sizes[i + 1], sizes[i]),
-            mean=mean,
-            std=stds[i],
-            seed=rng,
-            xp=xp,
-            dtype=dtype,
-            device=device,
-        )
-        b = None
-        if bias:
-            bs = stds[i] if bias_std is None else float(bias_std)
-            b = B.normal((sizes[i + 1], 1), std=bs, seed=rng, xp=xp, dtype=dtype, device=device)
-        params.append((W, b))
-    return params
+    """Parameters of the dense network with layer ``sizes`` (:func:`init_params`)."""
+    shapes = [((sizes[i + 1], sizes[i]), bias) for i in range(len(sizes) - 1)]
+    kw = {"mean": mean, "bias_std": bias_std, "seed": seed, "xp": xp, "dtype": dtype}
+    return init_params(shapes, std=std, device=device, **kw)
 
 
-class MLP:
-    """A fully connected network described by its layer sizes.
+class Network:
+    """A network as a sequence of layers, with a loss (2.2).
 
-    >>> net = MLP([784, 500, 10], activation="relu", loss="cross_entropy", bias=True)
-    >>> params = net.init(seed=0, std=0.05)
-    >>> G, F = net.forward(params, X)          # (2.1)
-    >>> J = net.loss(params, X, Y)             # (2.2), mean over columns
-    >>> grads = net.gradient(params, X, Y)     # (3.1)-(3.2): list of (dW, db)
+    >>> net = Network([Dense(784, 500, "relu"), Dense(500, 10)], loss="cross_entropy")
+
+    ``layers`` starts with a parametrised layer; each parameter-free layer joins the
+    block of the parametrised layer before it (module docstring). The public methods
+    are those of :class:`MLP`; none of them knows what kind of layer a block holds.
     """
 
     def __init__(
         self,
-        sizes: Sequence[int],
-        activation: str | Activation = "relu",
+        layers: Sequence[Any],
         loss: str | Loss = "cross_entropy",
-        bias: bool = True,
         *,
         loss_reduction: str = "mean",
     ) -> None:
-        sizes = list(sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")
-        for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
-                raise ValueError(f"layer sizes must be positive integers, got {sizes}")
-        self.sizes = [int(s) for s in sizes]  # NumPy integers become plain ints
-        self.sigma = get_activation(activation)
+        self.layers = list(layers)
+        self.blocks = _blocks(self.layers)
+        self.sizes = [self.blocks[0].layer.in_features] + [
+            (blk.post[-1] if blk.post else blk.layer).out_features for blk in self.blocks
+        ]
         self.loss_fn = get_loss(loss, loss_reduction)
-        self.bias = bool(bias)
 
     def __repr__(self) -> str:
-        return (
-            f"MLP(sizes={self.sizes}, activation={self.sigma.name!r}, "
-            f"loss={self.loss_fn.name!r}, bias={self.bias})"
-        )
+        return f"Network({self.layers!r}, loss={self.loss_fn.name!r})"
 
     @property
     def num_layers(self) -> int:
-        """Number of weight layers, ``N − 1`` in the paper."""
-        return len(self.sizes) - 1
+        """Number of parametrised layers (blocks), ``N − 1`` in the paper."""
+        return len(self.blocks)
+
+    @property
+    def is_dense(self) -> bool:
+        """Whether every layer is a :class:`~sibp_ref.layers.Dense` layer (an MLP)."""
+        return all(isinstance(layer, Dense) for layer in self.layers)
+
+    def layer(self, i: int) -> Any:
+        """The parametrised layer of block ``i`` (``params[i]`` is its ``(W, b)``)."""
+        return self.blocks[i].layer
 
     def activation_of(self, i: int) -> Activation:
-        """σ applied after ``params[i]``: the hidden activation, identity on the last layer."""
-        return get_activation("identity") if i == self.num_layers - 1 else self.sigma
+        """σ applied after ``params[i]`` (the identity on the output layer of an MLP)."""
+        return self.blocks[i].layer.activation
 
     # ------------------------------------------------------------------ init
     def init(
@@ -129,39 +180,49 @@ class MLP:
         bias_std: float | None = None,
         device: Any = None,
     ) -> Params:
-        """Parameters drawn from N(mean, std); see :func:`normal_init`."""
-        return normal_init(
-            self.sizes,
-            std=std,
-            mean=mean,
-            bias=self.bias,
-            bias_std=bias_std,
-            seed=seed,
-            xp=xp,
-            dtype=dtype,
-            device=device,
-        )
+        """Parameters drawn from N(mean, std); see :func:`init_params`."""
+        shapes = [(blk.layer.weight_shape, blk.layer.bias) for blk in self.blocks]
+        kw = {"mean": mean, "bias_std": bias_std, "seed": seed, "xp": xp, "dtype": dtype}
+        return init_params(shapes, std=std, device=device, **kw)
 
     # ------------------------------------------------------------- checking
     def check_params(self, params: Params) -> None:
-        """Shapes of ``params`` against ``sizes`` (cheap: no pass over the data)."""
+        """Structure and shapes of ``params`` against the layers (no pass over the data)."""
+        if not isinstance(params, (list, tuple)):
+            raise ValidationTypeError(
+                f"params must be a list of (W, b) pairs, one per layer, got {describe(params)}"
+            )
         if len(params) != self.num_layers:
             raise ValueError(f"params has {len(params)} layers, the net has {self.num_layers}")
-        for i, (W, b) in enumerate(params):
-            want = (self.sizes[i + 1], self.sizes[i])
-            if tuple(W.shape) != want:
-                raise ValueError(f"params[{i}] W has shape {tuple(W.shape)}, expected {want}")
-            if self.bias and (b is None or tuple(b.shape) != (want[0], 1)):
-                got = None if b is None else tuple(b.shape)
-                raise ValueError(f"params[{i}] b has shape {got}, expected {(want[0], 1)}")
-            if not self.bias and b is not None:
-                raise ValueError(f"params[{i}] has a bias but the net was built with bias=False")
+        for i, pair in enumerate(params):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise ValidationTypeError(
+                    f"params[{i}] must be a (W, b) pair (b None without bias), got {describe(pair)}"
+                )
+            self._check_pair(i, *pair)
+
+    def _check_pair(self, i: int, W: Any, b: Any) -> None:
+        layer = self.blocks[i].layer
+        check_array(f"params[{i}] W", W, finite=False)
+        want = tuple(layer.weight_shape)
+        if tuple(W.shape) != want:
+            raise ValueError(f"params[{i}] W has shape {tuple(W.shape)}, expected {want}")
+        if layer.bias and b is not None:
+            check_array(f"params[{i}] b", b, finite=False)
+        if layer.bias and (b is None or tuple(b.shape) != (want[0], 1)):
+            got = None if b is None else tuple(b.shape)
+            raise ValueError(f"params[{i}] b has shape {got}, expected {(want[0], 1)}")
+        if not layer.bias and b is not None:
+            raise ValueError(f"params[{i}] has a bias but the net was built with bias=False")
 
     def check_batch(self, X: Any, Y: Any = None, *, finite: bool = True) -> None:
         """Shapes (and, with ``finite``, values) of a batch against the network.
 
         ``X`` must be ``(sizes[0], n)`` and ``Y`` ``(sizes[-1], n)``: samples are columns.
+        With ``finite``, NaN and infinities are refused naming the first bad position, and
+        the loss checks its targets (cross-entropy: probability columns).
         """
+        check_array("X", X, finite=False)
         if len(X.shape) != 2 or X.shape[0] != self.sizes[0]:
             raise ValueError(
                 f"X has shape {tuple(X.shape)}; expected ({self.sizes[0]}, n) with samples "
@@ -170,9 +231,12 @@ class MLP:
         if X.shape[1] < 1:
             raise ValueError("X has no samples (0 columns)")
         xp = B.namespace(X)
-        if not xp.isdtype(X.dtype, "real floating"):
-            raise TypeError(f"X must be a real floating array, got dtype {X.dtype}")
+        if not xp.isdtype(X.dtype, "real floating") or X.dtype not in (xp.float32, xp.float64):
+            raise ValidationTypeError(
+                f"X must be a real floating array of dtype float32 or float64, got dtype {X.dtype}"
+            )
         if Y is not None:
+            check_array("Y", Y, finite=False)
             want = (self.sizes[-1], X.shape[1])
             if tuple(Y.shape) != want:
                 raise ValueError(
@@ -180,36 +244,51 @@ class MLP:
                     "one per column of X)"
                 )
         if finite:
-            if not B.is_finite(X):
-                raise ValueError("X contains NaN or infinite values")
-            if Y is not None and not B.is_finite(Y):
-                raise ValueError("Y contains NaN or infinite values")
+            check_array("X", X)
+            if Y is not None:
+                check_array("Y", Y)
+                self.loss_fn.check_targets(Y)
 
-    def _check_inputs(self, params: Params, X: Any, Y: Any = None) -> None:
-        """``check_params`` and ``check_batch``, and that ``X`` has the weights' dtype
-        (NumPy would silently promote a float32 batch; other backends fail obscurely)."""
+    def check_inputs(self, params: Params, X: Any, Y: Any = None, *, finite: bool = True) -> None:
+        """The one check of every entry point: ``params`` and the batch ``(X, Y)``.
+
+        Shapes (:meth:`check_params`, :meth:`check_batch`), one backend and device, and
+        the dtype rule: parameters and data share one floating dtype, float32 or float64
+        (docs/conventions.md §7; NumPy would silently promote a mixed pair). With
+        ``finite`` (one host synchronisation) also that nothing is NaN or infinite and
+        that the targets suit the loss. Raises ValueError or TypeError naming the array.
+        """
         self.check_params(params)
-        self.check_batch(X, Y)
-        W = params[0][0]
-        if X.dtype != W.dtype:
-            raise TypeError(f"X has dtype {X.dtype} but the weights have dtype {W.dtype}")
+        self.check_batch(X, Y, finite=False)
+        check_same_namespace(params=list(params), X=X, Y=Y)
+        check_same_dtype(weights=list(params), X=X, Y=Y)
+        if finite:
+            self.check_batch(X, Y, finite=True)
+            for i, (W, b) in enumerate(params):
+                check_array(f"params[{i}] W", W)
+                if b is not None:
+                    check_array(f"params[{i}] b", b)
 
     # -------------------------------------------------------------- forward
     def forward(self, params: Params, X: Any, *, check: bool = True) -> tuple[list, list]:
-        """Forward pass (2.1): ``G[i+1] = W F[i] + b``, ``F[i+1] = σ(G[i+1])``.
+        """Forward pass (2.1): ``G[i+1] = W A(F[i]) + b``, ``F[i+1] = σ(G[i+1])`` (then the
+        block's parameter-free layers).
 
         Returns ``(G, F)``, lists of length ``N``; ``F[0] = X`` and ``G[0] = None``.
         """
         if check:
-            self._check_inputs(params, X)
+            self.check_inputs(params, X)
         G: list = [None]
         F: list = [X]
         for i, (W, b) in enumerate(params):
-            Gi = W @ F[i]
+            Gi = W @ self.blocks[i].layer.lift(F[i])
             if b is not None:
                 Gi = Gi + b
             G.append(Gi)
-            F.append(self.activation_of(i).f(Gi))
+            out = self.activation_of(i).f(Gi)
+            for post in self.blocks[i].post:
+                out = post.forward(out)
+            F.append(out)
         return G, F
 
     def predict(self, params: Params, X: Any) -> Any:
@@ -218,7 +297,7 @@ class MLP:
 
     def loss(self, params: Params, X: Any, Y: Any) -> Any:
         """``J(Θ; X, Y) = L(F_N, Y)`` (2.2) as a 0-d array (mean over columns by default)."""
-        self._check_inputs(params, X, Y)
+        self.check_inputs(params, X, Y)
         return self.loss_fn.value(self.forward(params, X, check=False)[1][-1], Y)
 
     # ------------------------------------------------------------- backward
@@ -226,14 +305,18 @@ class MLP:
         """Back-propagation from a forward pass. Returns ``(grads, delta)``.
 
         ``delta[i] = ∂J/∂F[i]`` (δ_N = ∂J/∂F_N, then (3.1):
-        ``δ_i = W_iᵀ (σ'(G_{i+1}) ⊙ δ_{i+1})``), and ``grads[i] = (dW, db)`` by (3.2):
-        ``∂J/∂W_i = (σ'(G_{i+1}) ⊙ δ_{i+1}) F_iᵀ``, ``∂J/∂b_i = Σ_columns (σ'(G_{i+1}) ⊙ δ_{i+1})``.
+        ``δ_i = A*(W_iᵀ (σ'(G_{i+1}) ⊙ δ_{i+1}))``), and ``grads[i] = (dW, db)`` by (3.2):
+        ``∂J/∂W_i = (σ'(G_{i+1}) ⊙ δ_{i+1}) A(F_i)ᵀ``,
+        ``∂J/∂b_i = Σ_columns (σ'(G_{i+1}) ⊙ δ_{i+1})``.
         ``delta[0]`` (the input's) is not computed and is ``None``.
         """
         xp = B.namespace(F[-1])
         dG, delta = self.backward_G(params, G, F, Y)
         grads = [
-            (dG[i] @ F[i].T, None if b is None else xp.sum(dG[i], axis=1, keepdims=True))  # (3.2)
+            (
+                dG[i] @ self.blocks[i].layer.lift(F[i]).T,  # (3.2)
+                None if b is None else xp.sum(dG[i], axis=1, keepdims=True),
+            )
             for i, (_, b) in enumerate(params)
         ]
         return grads, delta
@@ -247,10 +330,38 @@ class MLP:
         dG: list = [None] * L
         delta[L] = self.loss_fn.grad(F[L], Y)  # δ_N = ∂J/∂F_N
         for i in range(L - 1, -1, -1):
-            dG[i] = self._times_df(i, G[i + 1], delta[i + 1])  # ∂J/∂G_{i+1}
-            if i > 0:
-                delta[i] = params[i][0].T @ dG[i]  # (3.1)
+            W = params[i][0]
+            dG[i], delta[i] = self.backward_block(i, W, G[i + 1], delta[i + 1], F[i], i > 0)
         return dG, delta
+
+    def backward_block(
+        self, i: int, W: Any, G: Any, delta: Any, F: Any, propagate: bool = True
+    ) -> tuple[Any, Any]:
+        """Through block ``i`` backwards: ``(∂J/∂G_{i+1}, δ_i)`` from ``δ_{i+1}``.
+
+        ``∂J/∂G_{i+1} = σ'(G_{i+1}) ⊙ δ'`` with ``δ'`` the error ``δ_{i+1}`` taken back
+        through the block's parameter-free layers (their vjp), and
+        ``δ_i = A*(Wᵀ ∂J/∂G_{i+1})``: (3.1) with the current ``W``, or SIBP's (4.2) when
+        ``W`` is the new ``W_i^{k+1}`` and ``G`` the old ``G_{i+1}^k``. With
+        ``propagate=False`` (the first block) ``δ_i`` is not computed and is ``None``.
+        """
+        d = self._post_vjp(i, G, delta)
+        dG = self._times_df(i, G, d)  # ∂J/∂G_{i+1}
+        if not propagate:
+            return dG, None
+        return dG, self.blocks[i].layer.lift_T(W.T @ dG, F)  # (3.1)
+
+    def _post_vjp(self, i: int, G: Any, delta: Any) -> Any:
+        """``δ`` at the block output taken back to σ(G) through the parameter-free layers."""
+        post = self.blocks[i].post
+        if not post:
+            return delta
+        inputs = [self.activation_of(i).f(G)]
+        for layer in post[:-1]:
+            inputs.append(layer.forward(inputs[-1]))
+        for layer, inp in zip(reversed(post), reversed(inputs), strict=True):
+            delta = layer.vjp(inp, delta)
+        return delta
 
     def _times_df(self, i: int, G: Any, delta: Any) -> Any:
         """``σ'(G) ⊙ δ`` for the activation after ``params[i]`` (δ itself for the identity)."""
@@ -259,14 +370,15 @@ class MLP:
 
     def gradient(self, params: Params, X: Any, Y: Any) -> list:
         """``[(∂J/∂W_i, ∂J/∂b_i)]`` at ``params`` by (3.1)–(3.2); ``db = None`` without bias."""
-        self._check_inputs(params, X, Y)
+        self.check_inputs(params, X, Y)
         G, F = self.forward(params, X, check=False)
         return self.backward(params, G, F, Y)[0]
 
     def accuracy(self, params: Params, X: Any, Y: Any) -> float:
         """Fraction of columns whose arg-max output matches the arg-max of ``Y``."""
+        self.check_inputs(params, X, Y)
         xp = B.namespace(X)
-        out = self.predict(params, X)
+        out = self.forward(params, X, check=False)[1][-1]
         return float(
             xp.mean(
                 xp.astype(
@@ -274,4 +386,76 @@ class MLP:
                     xp.float64 if out.dtype == xp.float64 else out.dtype,
                 )
             )
+        )
+
+
+def _blocks(layers: list) -> list[Block]:
+    """Group ``layers`` into blocks; check that consecutive layers fit together."""
+    if not layers:
+        raise ValueError("a network needs at least one layer")
+    if not is_parametrised(layers[0]):
+        raise ValueError(
+            f"the first layer must have parameters (W, b), got {type(layers[0]).__name__}"
+        )
+    for j in range(1, len(layers)):
+        a, b = layers[j - 1], layers[j]
+        if a.out_features != b.in_features:
+            raise ValueError(
+                f"layer {j} ({type(b).__name__}) takes {b.in_features} features but layer "
+                f"{j - 1} ({type(a).__name__}) gives {a.out_features}"
+            )
+    blocks: list[Block] = []
+    for layer in layers:
+        if is_parametrised(layer):
+            blocks.append(Block(layer, ()))
+        else:
+            blocks[-1] = Block(blocks[-1].layer, (*blocks[-1].post, layer))
+    return blocks
+
+
+def _check_sizes(sizes: Any) -> list[int]:
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
+            raise ValueError(f"layer sizes must be positive integers, got {sizes}")
+    return [int(s) for s in sizes]  # NumPy integers become plain ints
+
+
+class MLP(Network):
+    """A fully connected network described by its layer sizes.
+
+    >>> net = MLP([784, 500, 10], activation="relu", loss="cross_entropy", bias=True)
+    >>> params = net.init(seed=0, std=0.05)
+    >>> G, F = net.forward(params, X)          # (2.1)
+    >>> J = net.loss(params, X, Y)             # (2.2), mean over columns
+    >>> grads = net.gradient(params, X, Y)     # (3.1)-(3.2): list of (dW, db)
+
+    The hidden layers use ``activation``; the last layer has none (``F_N = G_N``).
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Activation = "relu",
+        loss: str | Loss = "cross_entropy",
+        bias: bool = True,
+        *,
+        loss_reduction: str = "mean",
+    ) -> None:
+        sizes = _check_sizes(sizes)
+        self.sigma = get_activation(activation)
+        self.bias = bool(bias)
+        L = len(sizes) - 1
+        layers = [
+            Dense(sizes[i], sizes[i + 1], self.sigma if i < L - 1 else "identity", self.bias)
+            for i in range(L)
+        ]
+        super().__init__(layers, loss, loss_reduction=loss_reduction)
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP(sizes={self.sizes}, activation={self.sigma.name!r}, "
+            f"loss={self.loss_fn.name!r}, bias={self.bias})"
         )

@@ -15,22 +15,13 @@ Choices the paper leaves open, made here:
   with minimum 0 on the set ``w_7⋯w_1 = 1``. ``data="uniform"`` gives ``x ~ U(−1, 1)``
   instead; ``noise > 0`` adds ``N(0, noise)`` to ``y``.
 - **Initialisation.** ``w_j ~ N(0.15, s)`` with ``s = 0.01``. ``init_std=0.01`` reads
-  ``s`` as a standard deviation (SPEC §1's convention, the default); ``init_std=0.1``
-  reads it as a variance. Both were tried on 20 data/initialisation seeds (full batch,
-  iterations until the loss is halved; see ``tests/test_toy.py`` and the report):
-
-  ============  =============================  ==================================
-  reading       SIBP(eta=2e-4, lam=5e5)        SGD at its best stable rate (0.03)
-  ============  =============================  ==================================
-  std 0.01      median 12, 20/20 halved        median 4510, 20/20 halved
-  std 0.1       median 12.5, 20/20 halved      median 3329, 17/20 within 30 000
-  ============  =============================  ==================================
-
-  The two readings behave alike, because ``0.15^7`` sets the scale of the product
-  either way; with std 0.1 a weight is negative with probability 7%, the product
-  then has the wrong sign and SGD may not escape at all. We keep std 0.01: it is
-  SPEC's convention, and it keeps every ``w_j`` near 0.15, inside the
-  vanishing-gradient region ``[−0.8, 0.8]`` of Figure 2, which is what §5.1 studies.
+  ``s`` as a standard deviation (docs/conventions.md §3, the default); ``init_std=0.1``
+  reads it as a variance. The two readings behave alike (figures/02_toy_problem.md),
+  because ``0.15^7`` sets the scale of the product either way; with std 0.1 a weight is
+  negative with probability 7%, the product then has the wrong sign and SGD may not
+  escape at all. We keep std 0.01: it is the project's convention, and it keeps every
+  ``w_j`` near 0.15, inside the vanishing-gradient region ``[−0.8, 0.8]`` of Figure 2,
+  which is what §5.1 studies.
 """
 
 from __future__ import annotations
@@ -41,6 +32,7 @@ from typing import Any, NamedTuple
 
 from . import backend as B
 from .network import MLP
+from .validation import check_choice, check_int, check_nonnegative, check_number
 
 __all__ = ["ToyProblem", "toy_problem", "iterations_to_halve", "TOY_SIZES"]
 
@@ -74,10 +66,11 @@ def toy_problem(
     standard deviation: the default 0.01 reads the paper's ``N(0.15, 0.01)`` as mean and
     standard deviation, ``0.1`` reads 0.01 as a variance).
     """
-    if data not in ("normal", "uniform"):
-        raise ValueError(f"data must be 'normal' or 'uniform', got {data!r}")
-    if not init_std >= 0:
-        raise ValueError(f"init_std must be >= 0, got {init_std!r}")
+    check_choice("data", data, ("normal", "uniform"))
+    init_std = check_nonnegative("init_std", init_std)
+    init_mean = check_number("init_mean", init_mean)
+    noise = check_nonnegative("noise", noise)
+    n = check_int("n", n, 1)
     xp = B.get_backend(xp)
     rng = B._rng(seed)
     if data == "normal":

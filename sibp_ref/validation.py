@@ -10,10 +10,10 @@ expected and what was given, and the fix when there is an obvious one::
 
 A wrong *kind* of value (a string where a number belongs, a list where an
 array belongs, an integer array where a floating one belongs) raises
-:class:`ValidationTypeError`, a ``TypeError`` that is also a ``ValueError`` so
-that code written to catch the ``ValueError`` these checks used to raise still
-catches it; a value of the right kind that is out of range, not finite or of the
-wrong shape raises ``ValueError``.
+:class:`ValidationTypeError`, a ``TypeError`` that is also a ``ValueError`` (so a
+caller that catches ``ValueError`` for any bad argument catches it too); a value
+of the right kind that is out of range, not finite or of the wrong shape raises
+``ValueError``.
 
 Numbers are accepted as Python numbers, NumPy scalars (``np.float32(0.5)``,
 ``np.int64(3)``) and 0-d arrays of any supported backend; ``bool``, ``None``,
@@ -51,7 +51,8 @@ _FLOAT_DTYPES = ("float32", "float64")
 
 
 class ValidationTypeError(TypeError, ValueError):
-    """An argument of the wrong kind: a ``TypeError``, and a ``ValueError`` for old callers."""
+    """An argument of the wrong kind: a ``TypeError``, and a ``ValueError`` for callers
+    that catch every bad argument as one."""
 
 
 def describe(value: Any) -> str:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sibp_ref import MLP, get_activation, one_hot
 from sibp_ref import backend as B
-from sibp_ref.bcd import BCD, BCDState, _fingerprint, relu_prox, scalar_prox
+from sibp_ref.methods.bcd import BCD, BCDState, _fingerprint, relu_prox, scalar_prox
 
 try:
     import torch
@@ -98,7 +98,7 @@ def test_each_block_update_is_the_exact_minimiser_of_the_merit_function():
     sizes, n, act = [3, 4, 3, 2], 5, "tanh"
     gamma, rho, alpha = 0.7, 1.3, 0.4
     net, params, X, Y, U, V = random_state(sizes, n, seed=0, act=act)
-    m = BCD(gamma, rho, alpha, u_iters=60)
+    m = BCD(gamma, rho, alpha, iters=60)
     state = BCDState(U=U, V=V, fingerprint=_fingerprint(X, Y))
     new_params, new_state = m.step(net, params, state, X, Y)
     T = torch.tensor
@@ -213,7 +213,7 @@ def test_C3_bcd_merit_function_never_increases_over_sweeps(
     net = MLP(sizes, act, "square", bias=bias)
     params = net.init(seed=seed, std=1.0)
     X, Y = rng.normal(size=(2, n)), rng.normal(size=(2, n)) * 2
-    m = BCD(gamma, rho, alpha, u_iters=5)
+    m = BCD(gamma, rho, alpha, iters=5)
     state = m.init(net, params)
     obj = [float(m.objective(net, params, state, X, Y))]
     for _ in range(5):

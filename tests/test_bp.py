@@ -5,20 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sibp_ref import BP, MLP, Method
+from sibp_ref import BP, Method
 from sibp_ref import backend as B
-from sibp_ref.losses import one_hot
 
 SIZES = [4, 6, 3]
-
-
-def problem(xp, n=8, seed=0, act="tanh", loss="cross_entropy", bias=True):
-    net = MLP(SIZES, act, loss, bias=bias)
-    params = net.init(seed=seed, std=0.5, xp=xp)
-    X = B.normal((SIZES[0], n), xp=xp, seed=seed + 1)
-    labels = np.random.default_rng(seed).integers(0, SIZES[-1], n)
-    Y = one_hot(B.asarray(labels, xp), SIZES[-1])
-    return net, params, X, Y
 
 
 def as_np(params):
@@ -55,9 +45,9 @@ def torch_bp(params, X, Y, act, make_opt, steps):
         ("adam", {"lr": 0.05}, lambda t, p: t.optim.Adam(p, lr=0.05)),
     ],
 )
-def test_bp_training_equals_torch_autograd_and_optim(xp, rule, kwargs, torch_opt):
+def test_bp_training_equals_torch_autograd_and_optim(xp, rule, kwargs, torch_opt, make_problem):
     torch = pytest.importorskip("torch")
-    net, params, X, Y = problem(xp, act="relu")
+    net, params, X, Y = make_problem(SIZES, 8, act="relu", std=0.5, xp=xp)
     want = torch_bp(
         as_np(params), B.to_numpy(X), B.to_numpy(Y), "relu", lambda p: torch_opt(torch, p), steps=4
     )
@@ -70,8 +60,8 @@ def test_bp_training_equals_torch_autograd_and_optim(xp, rule, kwargs, torch_opt
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
 
 
-def test_sgd_step_is_theta_minus_eta_times_gradient(xp):
-    net, params, X, Y = problem(xp)
+def test_sgd_step_is_theta_minus_eta_times_gradient(xp, make_problem):
+    net, params, X, Y = make_problem(SIZES, 8, std=0.5, xp=xp)
     grads = net.gradient(params, X, Y)
     bp = BP(lr=0.3)
     new, _ = bp.step(net, params, bp.init(net, params), X, Y)
@@ -81,8 +71,8 @@ def test_sgd_step_is_theta_minus_eta_times_gradient(xp):
 
 
 @pytest.mark.parametrize("rule", ["sgd", "momentum", "nesterov", "adam"])
-def test_full_batch_bp_with_small_step_decreases_J(rule):
-    net, params, X, Y = problem("numpy", n=20, act="sigmoid")
+def test_full_batch_bp_with_small_step_decreases_J(rule, make_problem):
+    net, params, X, Y = make_problem(SIZES, 20, act="sigmoid", std=0.5, xp="numpy")
     bp = BP(rule, lr=1e-3)
     state = bp.init(net, params)
     J = [float(net.loss(params, X, Y))]
@@ -92,8 +82,8 @@ def test_full_batch_bp_with_small_step_decreases_J(rule):
     assert all(b < a for a, b in zip(J[:-1], J[1:], strict=True))
 
 
-def test_bp_is_a_method_and_leaves_its_inputs_alone(xp):
-    net, params, X, Y = problem(xp, bias=False)
+def test_bp_is_a_method_and_leaves_its_inputs_alone(xp, make_problem):
+    net, params, X, Y = make_problem(SIZES, 8, bias=False, std=0.5, xp=xp)
     before = as_np(params)
     bp = BP("momentum", lr=0.1)
     assert isinstance(bp, Method)
@@ -105,12 +95,12 @@ def test_bp_is_a_method_and_leaves_its_inputs_alone(xp):
         np.testing.assert_array_equal(B.to_numpy(W), W0)
 
 
-def test_bp_rejects_bad_lr_rule_and_batch():
+def test_bp_rejects_bad_lr_rule_and_batch(make_problem):
     with pytest.raises(ValueError, match="lr must be a finite number > 0"):
         BP(lr=0.0)
     with pytest.raises(ValueError, match="unknown update rule"):
         BP("lbfgs")
-    net, params, X, Y = problem("numpy")
+    net, params, X, Y = make_problem(SIZES, 8, std=0.5, xp="numpy")
     bp = BP()
     with pytest.raises(ValueError, match="Y has shape"):
         bp.step(net, params, bp.init(net, params), X, Y[:, :3])

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from sibp_ref import backend as B
-from sibp_ref.bp import BP
+from sibp_ref.methods.bp import BP
+from sibp_ref.methods.optimizers import Adam, Momentum, get_rule
 from sibp_ref.network import MLP
-from sibp_ref.optimizers import Adam, Momentum, get_rule
 
 RULES = [
     ("sgd", {}),

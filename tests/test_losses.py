@@ -1,4 +1,4 @@
-"""Losses (2.2) and δ_N = ∂J/∂F_N, with J a mean over the columns (SPEC §1).
+"""Losses (2.2) and δ_N = ∂J/∂F_N, with J a mean over the columns (docs/conventions.md §2).
 
 Oracles: plain NumPy, central finite differences (float64), PyTorch's losses and autograd.
 """

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sibp_ref import backend as B
-from sibp_ref.optimizers import SGD, Adam, Momentum, get_rule
+from sibp_ref.methods.optimizers import SGD, Adam, Momentum, get_rule
 
 SHAPES = [(3, 2), (3, 1)]
 STEPS = 5

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sibp_ref import MLP, one_hot
 from sibp_ref import backend as B
-from sibp_ref.proxbp import ProxBP
+from sibp_ref.methods.proxbp import ProxBP
 
 try:
     import torch
@@ -31,21 +31,6 @@ ACTS = (
     if torch is None
     else {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "identity": lambda z: z}
 )
-
-
-def problem(sizes, n, *, act="tanh", loss="cross_entropy", bias=True, seed=0, std=0.5):
-    rng = np.random.default_rng(seed)
-    net = MLP(sizes, act, loss, bias=bias)
-    params = [
-        (B.to_numpy(W), None if b is None else B.to_numpy(b))
-        for W, b in net.init(seed=seed, std=std)
-    ]
-    X = rng.normal(size=(sizes[0], n))
-    if loss == "cross_entropy":
-        Y = np.eye(sizes[-1])[:, rng.integers(0, sizes[-1], size=n)]
-    else:
-        Y = rng.normal(size=(sizes[-1], n))
-    return net, params, X, Y
 
 
 def to_xp(params, xp, dtype="float64"):
@@ -115,8 +100,8 @@ def as_theta(params):
 
 @needs_torch
 @pytest.mark.parametrize("n", [3, 12], ids=["dual_n<d", "primal_n>d"])
-def test_prox_step_equals_preconditioned_gradient_closed_form(xp, n):
-    net, params, X, Y = problem([6, 8, 4], n, seed=n)
+def test_prox_step_equals_preconditioned_gradient_closed_form(xp, n, make_problem):
+    net, params, X, Y = make_problem([6, 8, 4], n, seed=n)
     eta, lam = 0.7, 0.3
     m = ProxBP(eta, lam)
     new, _ = m.step(
@@ -132,8 +117,8 @@ def test_prox_step_equals_preconditioned_gradient_closed_form(xp, n):
 
 
 @needs_torch
-def test_prox_step_without_bias_equals_closed_form():
-    net, params, X, Y = problem([5, 7, 3], 4, bias=False, act="relu", seed=3)
+def test_prox_step_without_bias_equals_closed_form(make_problem):
+    net, params, X, Y = make_problem([5, 7, 3], 4, bias=False, act="relu", seed=3)
     m = ProxBP(0.5, 2.0)
     new, _ = m.step(net, params, m.init(net, params), X, Y)
     want = closed_form_step(net, params, X, Y, 0.5, 2.0)
@@ -142,8 +127,8 @@ def test_prox_step_without_bias_equals_closed_form():
         np.testing.assert_allclose(W, w, rtol=1e-9, atol=1e-12)
 
 
-def test_cg_with_enough_iterations_equals_exact_solve(xp):
-    net, params, X, Y = problem([5, 6, 3], 9, seed=1)
+def test_cg_with_enough_iterations_equals_exact_solve(xp, make_problem):
+    net, params, X, Y = make_problem([5, 6, 3], 9, seed=1)
     Xs, Ys, P = B.asarray(X, xp, "float64"), B.asarray(Y, xp, "float64"), to_xp(params, xp)
     exact = ProxBP(1.0, 0.8)
     cg = ProxBP(1.0, 0.8, solver="cg", iters=7)  # ≥ (widest layer input + 1): CG is exact
@@ -154,9 +139,9 @@ def test_cg_with_enough_iterations_equals_exact_solve(xp):
 
 
 @needs_torch
-def test_cg_with_few_iterations_lies_between_old_weights_and_exact_solve():
+def test_cg_with_few_iterations_lies_between_old_weights_and_exact_solve(make_problem):
     """Warm-started CG decreases the layer objective from θ^k but (2 steps) not to the minimum."""
-    net, params, X, Y = problem([10, 10, 3], 30, seed=2)
+    net, params, X, Y = make_problem([10, 10, 3], 30, seed=2)
     eta, lam = 1.0, 5.0
     a, _ = ProxBP(eta, lam).step(net, params, None, X, Y)
     c, _ = ProxBP(eta, lam, solver="cg", iters=2).step(net, params, None, X, Y)
@@ -174,9 +159,9 @@ def test_cg_with_few_iterations_lies_between_old_weights_and_exact_solve():
 
 
 @needs_torch
-def test_small_lambda_limit_is_bp_step_with_learning_rate_2_lambda_eta():
+def test_small_lambda_limit_is_bp_step_with_learning_rate_2_lambda_eta(make_problem):
     """θ^{k+1} − θ^k = −2λη∇J + O(λ²η): the relative error shrinks like λ."""
-    net, params, X, Y = problem([4, 6, 3], 5, seed=4)
+    net, params, X, Y = make_problem([4, 6, 3], 5, seed=4)
     grads, _ = torch_grads(net, params, X, Y)
     eta, errs = 0.9, []
     for lam in (1e-2, 1e-3, 1e-4):
@@ -190,10 +175,10 @@ def test_small_lambda_limit_is_bp_step_with_learning_rate_2_lambda_eta():
 
 
 @needs_torch
-def test_proxbp_equals_published_proxprop_with_outer_sgd():
+def test_proxbp_equals_published_proxprop_with_outer_sgd(make_problem):
     """ProxProp (tfrerix/proxprop, prox_exact, samples as rows, ½-scaled objective, τ) with an
     outer SGD of learning rate ℓ is ProxBP(eta=ℓ, lam=τ/2, last_layer="gradient")."""
-    net, params, X, Y = problem([6, 5, 4, 3], 7, act="relu", seed=5)
+    net, params, X, Y = make_problem([6, 5, 4, 3], 7, act="relu", seed=5)
     tau, ell = 0.6, 0.3
     _, zgrads = torch_grads(net, params, X, Y)
     tgrads, _ = torch_grads(net, params, X, Y)
@@ -219,8 +204,8 @@ def test_proxbp_equals_published_proxprop_with_outer_sgd():
 
 
 @needs_torch
-def test_last_layer_gradient_option_is_plain_gradient_step():
-    net, params, X, Y = problem([4, 5, 3], 6, seed=6)
+def test_last_layer_gradient_option_is_plain_gradient_step(make_problem):
+    net, params, X, Y = make_problem([4, 5, 3], 6, seed=6)
     grads, _ = torch_grads(net, params, X, Y)
     new, _ = ProxBP(2.0, 0.5, last_layer="gradient", last_lr=0.25).step(net, params, None, X, Y)
     np.testing.assert_allclose(
@@ -230,8 +215,8 @@ def test_last_layer_gradient_option_is_plain_gradient_step():
     np.testing.assert_allclose(as_theta(new)[0], as_theta(prox)[0], rtol=1e-12)
 
 
-def test_proxbp_is_jacobi_lower_layer_ignores_upper_layer_lambda():
-    net, params, X, Y = problem([4, 5, 5, 3], 6, seed=7)
+def test_proxbp_is_jacobi_lower_layer_ignores_upper_layer_lambda(make_problem):
+    net, params, X, Y = make_problem([4, 5, 5, 3], 6, seed=7)
     a, _ = ProxBP(1.0, [0.3, 0.3, 0.3]).step(net, params, None, X, Y)
     b, _ = ProxBP(1.0, [0.3, 5.0, 50.0]).step(net, params, None, X, Y)
     np.testing.assert_array_equal(as_theta(a)[0], as_theta(b)[0])
@@ -247,10 +232,10 @@ def test_proxbp_is_jacobi_lower_layer_ignores_upper_layer_lambda():
     n=st.integers(1, 6),
     hidden=st.lists(st.integers(1, 5), min_size=1, max_size=2),
 )
-def test_C3_proxbp_decreases_J_for_small_eta(seed, act, loss, lam, n, hidden):
+def test_C3_proxbp_decreases_J_for_small_eta(seed, act, loss, lam, n, hidden, make_problem):
     """C3: the step is −η∇J·P with P ≻ 0 per layer, so for small η it decreases J, and
     (J(η) − J)/η → −Σ_i ⟨∇_iJ, ∇_iJ P_i⟩ as η → 0."""
-    net, params, X, Y = problem([3, *hidden, 2], n, act=act, loss=loss, seed=seed, std=0.8)
+    net, params, X, Y = make_problem([3, *hidden, 2], n, act=act, loss=loss, seed=seed, std=0.8)
     J0 = float(net.loss(params, X, Y))
     grads, _ = torch_grads(net, params, X, Y)
     # first-order decrease predicted by the closed form with η = 1
@@ -269,8 +254,8 @@ def test_C3_proxbp_decreases_J_for_small_eta(seed, act, loss, lam, n, hidden):
     assert abs((J1 - J0) / eta - pred) <= 0.05 * abs(pred)
 
 
-def test_proxbp_trains_in_float32(xp):
-    net, params, X, Y = problem([5, 8, 3], 20, act="relu", seed=8)
+def test_proxbp_trains_in_float32(xp, make_problem):
+    net, params, X, Y = make_problem([5, 8, 3], 20, act="relu", seed=8)
     P = to_xp(params, xp, "float32")
     Xs, Ys = B.asarray(X, xp, "float32"), B.asarray(Y, xp, "float32")
     for solver in ("exact", "cg"):

@@ -35,8 +35,8 @@ import pytest
 
 from sibp_ref import BP, MLP
 from sibp_ref import backend as B
-from sibp_ref.bcd import BCD
-from sibp_ref.proxbp import ProxBP
+from sibp_ref.methods.bcd import BCD
+from sibp_ref.methods.proxbp import ProxBP
 
 try:
     import torch
@@ -60,18 +60,6 @@ def SIBP(*args, **kwargs):
 
 def sibp_exact(eta, lam):
     return SIBP(eta, lam, solver="exact", tol=1e-13)
-
-
-def problem(sizes, n, *, act="tanh", loss="square", seed=0, std=0.5):
-    rng = np.random.default_rng(seed)
-    net = MLP(sizes, act, loss)
-    params = [(B.to_numpy(W), B.to_numpy(b)) for W, b in net.init(seed=seed, std=std)]
-    X = rng.normal(size=(sizes[0], n))
-    if loss == "cross_entropy":
-        Y = np.eye(sizes[-1])[:, rng.integers(0, sizes[-1], size=n)]
-    else:
-        Y = rng.normal(size=(sizes[-1], n))
-    return net, params, X, Y
 
 
 def theta(params):
@@ -131,9 +119,9 @@ def test_all_four_methods_train_through_the_same_interface(xp, name):
 
 @needs_torch
 # ============================================================ row 1: chain rule
-def test_table1_bp_propagates_by_chain_rule_explicit_jacobi_step():
+def test_table1_bp_propagates_by_chain_rule_explicit_jacobi_step(make_problem):
     """BP: θ^{k+1} = θ^k − η∇J(Θ^k) in every layer — chain rule, explicit, from old weights."""
-    net, params, X, Y = problem([4, 5, 5, 3], 6, act="tanh", seed=1)
+    net, params, X, Y = make_problem([4, 5, 5, 3], 6, act="tanh", seed=1, loss="square")
     new, _ = run(BP(lr=0.3), net, params, X, Y)
     for t1, t0, g in zip(theta(new), theta(params), grad_J(net, params, X, Y), strict=True):
         np.testing.assert_allclose(t1, t0 - 0.3 * g, rtol=1e-10, atol=1e-13)
@@ -141,10 +129,12 @@ def test_table1_bp_propagates_by_chain_rule_explicit_jacobi_step():
 
 @needs_torch
 @pytest.mark.parametrize("name", ["proxbp", "sibp"])
-def test_table1_chain_rule_methods_reduce_to_the_gradient_as_lambda_goes_to_zero(name):
+def test_table1_chain_rule_methods_reduce_to_the_gradient_as_lambda_goes_to_zero(
+    name, make_problem
+):
     """ProxBP and SIBP: (θ^{k+1} − θ^k)/(2λη) → −∇J as λ → 0 (the BP step of learning
     rate 2λη): their error signal is the chain-rule gradient."""
-    net, params, X, Y = problem([4, 5, 5, 3], 6, act="tanh", seed=2)
+    net, params, X, Y = make_problem([4, 5, 5, 3], 6, act="tanh", seed=2, loss="square")
     g = grad_J(net, params, X, Y)
     eta, lam = 0.5, 1e-6
     m = ProxBP(eta, lam) if name == "proxbp" else sibp_exact(eta, lam)
@@ -153,10 +143,10 @@ def test_table1_chain_rule_methods_reduce_to_the_gradient_as_lambda_goes_to_zero
         assert rel((t1 - t0) / (2 * lam * eta), -gi) < 1e-3
 
 
-def test_table1_bcd_does_not_propagate_by_chain_rule(monkeypatch):
+def test_table1_bcd_does_not_propagate_by_chain_rule(monkeypatch, make_problem):
     """BCD computes no δ: its step runs with the network's back-propagation disabled,
     while BP and ProxBP need it."""
-    net, params, X, Y = problem([4, 5, 3], 6, act="relu", seed=3)
+    net, params, X, Y = make_problem([4, 5, 3], 6, act="relu", seed=3, loss="square")
 
     def no_backprop(*a, **k):
         raise AssertionError("back-propagation called")
@@ -172,10 +162,10 @@ def test_table1_bcd_does_not_propagate_by_chain_rule(monkeypatch):
 
 @needs_torch
 # ============================================================ row 2: implicit subproblem
-def test_table1_bp_has_no_implicit_subproblem():
+def test_table1_bp_has_no_implicit_subproblem(make_problem):
     """BP's new weights do not satisfy θ^{k+1} = θ^k − η∇J(θ^{k+1}) (the implicit relation);
     they satisfy the explicit one (previous test)."""
-    net, params, X, Y = problem([4, 5, 3], 6, act="tanh", seed=4)
+    net, params, X, Y = make_problem([4, 5, 3], 6, act="tanh", seed=4, loss="square")
     eta = 2.0
     new, _ = run(BP(lr=eta), net, params, X, Y)
     g_new = grad_J(net, new, X, Y)
@@ -188,10 +178,10 @@ def prox_residual(t1, t0, lam, grad_at_t1):
 
 
 @needs_torch
-def test_table1_proxbp_solves_a_linear_implicit_subproblem_without_sigma():
+def test_table1_proxbp_solves_a_linear_implicit_subproblem_without_sigma(make_problem):
     """ProxBP: θ^{k+1} = θ^k − λ∇f(θ^{k+1}) with f(θ) = ||θĀ − (G − η∂J/∂G)||² — linear in θ,
     σ not inside; and not the σ-inclusive SIBP relation with targets F − ηδ."""
-    net, params, X, Y = problem([4, 6, 3], 5, act="tanh", seed=5)
+    net, params, X, Y = make_problem([4, 6, 3], 5, act="tanh", seed=5, loss="square")
     eta, lam = 1.0, 2.0
     new, _ = run(ProxBP(eta, lam), net, params, X, Y)
     W, b = params[0]
@@ -213,9 +203,9 @@ def test_table1_proxbp_solves_a_linear_implicit_subproblem_without_sigma():
     assert rel(t1[:, :-1], t0[:, :-1] - lam * grad_sig) > 1e-2
 
 
-def test_table1_bcd_weight_block_is_an_implicit_proximal_step():
+def test_table1_bcd_weight_block_is_an_implicit_proximal_step(make_problem):
     """BCD: (W, b)^{k+1} = (W, b)^k − (1/α)∇_θ[ρ/2 ||U_1 − θ[X; 1]||²] at the new θ."""
-    net, params, X, Y = problem([4, 6, 3], 5, act="relu", seed=6)
+    net, params, X, Y = make_problem([4, 6, 3], 5, act="relu", seed=6, loss="square")
     gamma, rho, alpha = 1.0, 2.0, 0.5
     new, state = run(BCD(gamma, rho, alpha), net, params, X, Y)
     A = np.vstack([X, np.ones((1, 5))])
@@ -225,9 +215,9 @@ def test_table1_bcd_weight_block_is_an_implicit_proximal_step():
     assert rel(t1, t0) > 1e-3  # it moved
 
 
-def test_table1_sibp_last_layer_is_an_implicit_proximal_step_C2():
+def test_table1_sibp_last_layer_is_an_implicit_proximal_step_C2(make_problem):
     """SIBP (C2): W^{k+1} = W^k − λ∇f(W^{k+1}), f(W) = ||W F_{N−1} + b^k − (F_N − ηδ_N)||²."""
-    net, params, X, Y = problem([4, 6, 3], 5, act="tanh", seed=7)
+    net, params, X, Y = make_problem([4, 6, 3], 5, act="tanh", seed=7, loss="square")
     eta, lam = 1.0, 2.0
     new, _ = run(sibp_exact(eta, lam), net, params, X, Y)
     (W1, b1), (W2, b2) = params
@@ -253,20 +243,20 @@ def sibp_hidden_residual(params, new, X, Y, eta, lam, W2_for_delta):
     return prox_residual(W1n, W1, lam, grad)
 
 
-def test_table1_sibp_hidden_subproblem_includes_the_activation_and_is_gauss_seidel():
+def test_table1_sibp_hidden_subproblem_includes_the_activation_and_is_gauss_seidel(make_problem):
     """SIBP: the hidden layer solves ||σ(WF + b^k) − F^{k+½}||² + ||W − W^k||²/(2λ) (σ inside),
     with F^{k+½} from δ by (4.2) with the *new* output weights (Gauss–Seidel), not the old."""
-    net, params, X, Y = problem([4, 6, 3], 5, act="tanh", seed=8)
+    net, params, X, Y = make_problem([4, 6, 3], 5, act="tanh", seed=8, loss="square")
     eta, lam = 1.0, 2.0
     new, _ = run(sibp_exact(eta, lam), net, params, X, Y)
     assert sibp_hidden_residual(params, new, X, Y, eta, lam, new[1][0]) < 1e-7
     assert sibp_hidden_residual(params, new, X, Y, eta, lam, params[1][0]) > 1e-3
 
 
-def test_table1_bcd_U_block_includes_the_activation():
+def test_table1_bcd_U_block_includes_the_activation(make_problem):
     """BCD: the hidden U-update minimises γ/2(V − relu(u))² + ρ/2(u − W^kX − b^k)² +
     α/2(u − u^k)² entrywise (σ inside; brute-force grid), and differs from the σ-free answer."""
-    net, params, X, Y = problem([3, 4, 2], 5, act="relu", seed=9, std=1.0)
+    net, params, X, Y = make_problem([3, 4, 2], 5, act="relu", seed=9, std=1.0, loss="square")
     gamma, rho, alpha = 1.0, 0.5, 0.3
     m = BCD(gamma, rho, alpha)
     new, state = run(m, net, params, X, Y)
@@ -290,8 +280,10 @@ def test_table1_bcd_U_block_includes_the_activation():
 # ============================================================ row 4: descent of J
 @pytest.mark.parametrize("name", ["bp", "proxbp", "sibp"])
 @pytest.mark.parametrize("seed", range(5))
-def test_table1_descent_of_J_for_small_steps(name, seed):
-    net, params, X, Y = problem([3, 5, 4, 2], 6, act="sigmoid", seed=seed, std=1.0)
+def test_table1_descent_of_J_for_small_steps(name, seed, make_problem):
+    net, params, X, Y = make_problem(
+        [3, 5, 4, 2], 6, act="sigmoid", seed=seed, std=1.0, loss="square"
+    )
     m = {
         "bp": lambda: BP(lr=1e-3),
         "proxbp": lambda: ProxBP(1e-3, 0.5),
@@ -321,10 +313,10 @@ def test_table1_bcd_descends_its_merit_function_but_not_J():
 
 
 # ============================================================ row 5: Gauss–Seidel
-def test_table1_bp_and_proxbp_are_jacobi():
+def test_table1_bp_and_proxbp_are_jacobi(make_problem):
     """A lower layer's update does not see the upper layer's step: changing the upper layer's
     λ (ProxBP) or update (ProxBP's last layer by gradient) leaves layer 1 unchanged."""
-    net, params, X, Y = problem([4, 5, 5, 3], 6, act="tanh", seed=10)
+    net, params, X, Y = make_problem([4, 5, 5, 3], 6, act="tanh", seed=10, loss="square")
     a, _ = run(ProxBP(1.0, [0.5, 0.5, 0.5]), net, params, X, Y)
     b, _ = run(ProxBP(1.0, [0.5, 9.0, 90.0]), net, params, X, Y)
     c, _ = run(ProxBP(1.0, 0.5, last_layer="gradient", last_lr=3.0), net, params, X, Y)
@@ -333,10 +325,10 @@ def test_table1_bp_and_proxbp_are_jacobi():
     assert rel(theta(a)[2], theta(b)[2]) > 1e-3
 
 
-def test_table1_bcd_is_gauss_seidel():
+def test_table1_bcd_is_gauss_seidel(make_problem):
     """BCD's hidden V-block uses the *new* upper (W, b) and U: its optimality condition
     (ρWᵀW + γI)V = ρWᵀ(U − b) + γσ(U_1) holds with the new values, not the old."""
-    net, params, X, Y = problem([3, 4, 2], 5, act="relu", seed=11)
+    net, params, X, Y = make_problem([3, 4, 2], 5, act="relu", seed=11, loss="square")
     gamma, rho = 1.0, 2.0
     new, state = run(BCD(gamma, rho, 0.5), net, params, X, Y)
     V1 = state.V[1]

@@ -11,7 +11,6 @@ import pytest
 
 from sibp_ref import BP, MLP
 from sibp_ref import backend as B
-from sibp_ref import methods as M
 from sibp_ref.datasets import make_synthetic
 from sibp_ref.train import DivergedError, RunConfig, evaluate, read_log, run_grid, train
 
@@ -284,18 +283,6 @@ def test_a_grid_resumes_skipping_finished_runs(tmp_path, monkeypatch):
     assert cfgs[0].key() != RunConfig(method="sgd", hidden=(8,), epochs=2, n_train=60).key()
 
 
-def test_a_grid_skips_methods_whose_module_is_missing(tmp_path, monkeypatch):
-    monkeypatch.setitem(M.METHODS, "ghost", M.MethodSpec("ghost", "sibp_ref._no_such", "X"))
-    told = []
-    res = run_grid(
-        [RunConfig(method="ghost", epochs=1, n_train=30)],
-        tmp_path,
-        on_skip=lambda c, e: told.append(str(e)),
-    )
-    assert res[0][1] is None and "module sibp_ref._no_such is missing" in told[0]
-    assert not list(tmp_path.glob("*.jsonl"))
-
-
 def test_sizes_that_do_not_match_the_data_are_a_value_error():
     ds, _, _ = small()
     net = MLP([7, 8, 3])
@@ -336,31 +323,6 @@ def test_the_loop_runs_on_every_backend_in_float32(xp):
     )
     assert h.status == "finished"
     assert h.final["train_loss"] < 0.9 * h.records[0]["train_loss"]
-
-
-# ------------------------------------------------------------------ registry
-def test_registry_makes_bp_variants_with_documented_defaults():
-    assert set(M.method_names()) >= {"sgd", "momentum", "nesterov", "adam", "proxbp", "bcd", "sibp"}
-    sgd = M.make_method("sgd")
-    assert isinstance(sgd, BP) and sgd.lr == 0.1 and sgd.rule_name == "sgd"
-    nes = M.make_method("nesterov", lr=0.02)
-    assert nes.rule.nesterov and nes.lr == 0.02
-    assert M.make_method("adam").lr == 1e-3
-    assert M.hyper_of("sibp") == {"eta": 10.0, "lam": 0.5}
-    assert M.method_spec("bcd").full_batch and M.method_spec("bcd").loss == "square"
-
-
-def test_registry_rejects_unknown_names_and_hyper_parameters():
-    with pytest.raises(ValueError, match="unknown method 'lbfgs'; choose one of sgd, "):
-        M.make_method("lbfgs")
-    with pytest.raises(ValueError, match="'sgd' does not take eta; it takes"):
-        M.make_method("sgd", eta=1.0)
-
-
-def test_registry_reports_a_missing_module_as_unavailable(monkeypatch):
-    monkeypatch.setitem(M.METHODS, "ghost", M.MethodSpec("ghost", "sibp_ref._no_such", "X"))
-    with pytest.raises(M.MethodUnavailable, match="sibp_ref._no_such is missing"):
-        M.make_method("ghost")
 
 
 def test_the_progress_bar_writes_only_when_asked(capsys):

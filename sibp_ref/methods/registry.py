@@ -1,8 +1,9 @@
 """The methods by name, with the settings the paper's experiments used.
 
 ``make_method("sibp")`` gives ``SIBP(eta=10.0, lam=0.5)``; any hyper-parameter can be
-overridden (``make_method("sgd", lr=1.0)``). The modules are imported only when a
-method is made, so a missing optional module fails for that method alone.
+overridden (``make_method("sgd", lr=1.0)``). The registry maps a name to a class and
+its hyper-parameters only; what a method needs (a full batch, a loss) is said by the
+class itself (``full_batch``, ``required_loss``).
 
 Defaults, and where they come from (784-500-10 of Table 2, batch 100, mean loss):
 
@@ -14,21 +15,32 @@ momentum   ``BP("momentum", lr=0.01, momentum=0.9)``      common practice
 nesterov   ``BP("nesterov", lr=0.01, momentum=0.9)``      common practice
 adam       ``BP("adam", lr=1e-3)``                        Kingma & Ba; the paper's Adam runs
 proxbp     ``ProxBP(eta=1.0, lam=0.5)``                   ProxProp: explicit step 1 on G, τ_θ = 1
-                                                          (λ = τ_θ/2, SPEC §1), 5 CG steps there
+                                                          (λ = τ_θ/2, docs/conventions.md §4),
+                                                          5 CG steps there
 bcd        ``BCD(gamma=1.0, rho=1.0, alpha=1.0)``         Zeng et al.'s code: γ = ρ = 1, α = 1;
                                                           full batch, square loss
 sibp       ``SIBP(eta=10.0, lam=0.5)``                    the authors' code: η_c = 0.1 summed
                                                           loss, batch 100 → η = 10; λ_c = 1 →
                                                           λ = 1/(2λ_c) = 0.5; 5 NCG steps
 =========  =============================================  =======================================
+
+The BP methods' step size is ``lr`` here (``BP`` itself also takes ``eta``): the
+hyper-parameters of a run are its identity (run keys hash them), so the registry
+knows one name per setting.
 """
 
 from __future__ import annotations
 
-import importlib
+import difflib
 import inspect
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..sibp import SIBP
+from .bcd import BCD
+from .bp import BP
+from .optimizers import RULES
+from .proxbp import ProxBP
 
 __all__ = [
     "MethodSpec",
@@ -37,74 +49,50 @@ __all__ = [
     "make_method",
     "method_names",
     "method_spec",
+    "hyper_of",
 ]
 
 
 class MethodUnavailable(ImportError):
-    """The module that implements a method is not installed / not written yet."""
+    """A method cannot be built on this machine (every registered method can, here)."""
 
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """How to build one method: ``module.cls(*args, **defaults)``, and what it needs.
+    """How to build one method: ``cls(*args, **defaults)``, under a display ``label``.
 
-    ``full_batch``: every step must see the whole training set (BCD).
-    ``loss``: the loss the network must use with it (``"square"`` for BCD), or None.
+    ``full_batch`` and ``loss`` read the class's ``full_batch`` and ``required_loss``.
     """
 
     name: str
-    module: str
-    cls: str
+    cls: type
     defaults: dict = field(default_factory=dict)
     args: tuple = ()
-    full_batch: bool = False
-    loss: str | None = None
     label: str = ""
 
-    def load(self) -> type:
-        try:
-            mod = importlib.import_module(self.module)
-        except ModuleNotFoundError as exc:
-            if exc.name != self.module:
-                raise
-            raise MethodUnavailable(
-                f"method {self.name!r} is not available: module {self.module} is missing"
-            ) from exc
-        return getattr(mod, self.cls)
+    @property
+    def full_batch(self) -> bool:
+        """Every step must see the whole training set (BCD)."""
+        return bool(getattr(self.cls, "full_batch", False))
+
+    @property
+    def loss(self) -> str | None:
+        """The loss the network must use with this method (``"square"`` for BCD), or None."""
+        return getattr(self.cls, "required_loss", None)
 
 
 METHODS: dict[str, MethodSpec] = {
-    "sgd": MethodSpec("sgd", "sibp_ref.bp", "BP", {"lr": 0.1}, ("sgd",), label="SGD"),
+    "sgd": MethodSpec("sgd", BP, {"lr": 0.1}, ("sgd",), label="SGD"),
     "momentum": MethodSpec(
-        "momentum",
-        "sibp_ref.bp",
-        "BP",
-        {"lr": 0.01, "momentum": 0.9},
-        ("momentum",),
-        label="Momentum",
+        "momentum", BP, {"lr": 0.01, "momentum": 0.9}, ("momentum",), label="Momentum"
     ),
     "nesterov": MethodSpec(
-        "nesterov",
-        "sibp_ref.bp",
-        "BP",
-        {"lr": 0.01, "momentum": 0.9},
-        ("nesterov",),
-        label="Nesterov",
+        "nesterov", BP, {"lr": 0.01, "momentum": 0.9}, ("nesterov",), label="Nesterov"
     ),
-    "adam": MethodSpec("adam", "sibp_ref.bp", "BP", {"lr": 1e-3}, ("adam",), label="Adam"),
-    "proxbp": MethodSpec(
-        "proxbp", "sibp_ref.proxbp", "ProxBP", {"eta": 1.0, "lam": 0.5}, label="ProxBP"
-    ),
-    "bcd": MethodSpec(
-        "bcd",
-        "sibp_ref.bcd",
-        "BCD",
-        {"gamma": 1.0, "rho": 1.0, "alpha": 1.0},
-        full_batch=True,
-        loss="square",
-        label="BCD",
-    ),
-    "sibp": MethodSpec("sibp", "sibp_ref.sibp", "SIBP", {"eta": 10.0, "lam": 0.5}, label="SIBP"),
+    "adam": MethodSpec("adam", BP, {"lr": 1e-3}, ("adam",), label="Adam"),
+    "proxbp": MethodSpec("proxbp", ProxBP, {"eta": 1.0, "lam": 0.5}, label="ProxBP"),
+    "bcd": MethodSpec("bcd", BCD, {"gamma": 1.0, "rho": 1.0, "alpha": 1.0}, label="BCD"),
+    "sibp": MethodSpec("sibp", SIBP, {"eta": 10.0, "lam": 0.5}, label="SIBP"),
 }
 
 
@@ -117,11 +105,14 @@ def method_spec(name: str) -> MethodSpec:
     """The :class:`MethodSpec` of ``name``; ValueError listing the valid names otherwise."""
     key = str(name).lower()
     if key not in METHODS:
-        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
+        near = difflib.get_close_matches(key, METHODS, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}{hint}")
     return METHODS[key]
 
 
 def _accepted(cls: type) -> tuple[set[str], bool]:
+    """The keyword names ``cls(...)`` takes, and whether it takes ``**kwargs``."""
     sig = inspect.signature(cls.__init__)
     names = {
         p.name
@@ -132,23 +123,25 @@ def _accepted(cls: type) -> tuple[set[str], bool]:
     return names, varkw
 
 
+def accepted_hyper(spec: MethodSpec) -> tuple[set[str], bool]:
+    """The hyper-parameter names ``make_method(spec.name, ...)`` takes (and ``**kwargs``)."""
+    names, varkw = _accepted(spec.cls)
+    if spec.cls is BP:
+        # BP forwards its extra keywords to the rule, whose names are known; its step
+        # size is ``lr`` in the registry (module docstring), not the alias ``eta``
+        names -= {"rule", "eta"}
+        names |= _accepted(RULES[spec.name])[0]
+        varkw = False
+    return names, varkw
+
+
 def make_method(name: str, **hyper: Any) -> Any:
     """A method by name with the defaults above, ``hyper`` overriding them.
 
-    Raises ValueError for an unknown name or a hyper-parameter the method does not take,
-    and :class:`MethodUnavailable` when its module is missing.
+    Raises ValueError for an unknown name or a hyper-parameter the method does not take.
     """
     spec = method_spec(name)
-    cls = spec.load()
-    names, varkw = _accepted(cls)
-    if spec.cls == "BP":
-        names.discard("rule")
-        # BP forwards its extra keywords to the rule; those of the rule are known
-        from .optimizers import RULES
-
-        rule_names, _ = _accepted(RULES[spec.name])
-        names |= rule_names
-        varkw = False
+    names, varkw = accepted_hyper(spec)
     unknown = sorted(k for k in hyper if k not in names)
     if unknown and not varkw:
         raise ValueError(
@@ -156,7 +149,7 @@ def make_method(name: str, **hyper: Any) -> Any:
             f"it takes {', '.join(sorted(names))}"
         )
     kwargs = {**spec.defaults, **hyper}
-    return cls(*spec.args, **kwargs)
+    return spec.cls(*spec.args, **kwargs)
 
 
 def hyper_of(name: str, **hyper: Any) -> dict:

@@ -1,0 +1,77 @@
+"""The registry (methods/registry.py): names to classes with the paper's defaults; a
+method's needs (full batch, loss) read from its class."""
+
+from __future__ import annotations
+
+import pytest
+
+from sibp_ref import BCD, BP, SIBP, ProxBP
+from sibp_ref import methods as M
+
+
+def test_registry_makes_bp_variants_with_documented_defaults():
+    assert set(M.method_names()) >= {"sgd", "momentum", "nesterov", "adam", "proxbp", "bcd", "sibp"}
+    sgd = M.make_method("sgd")
+    assert isinstance(sgd, BP) and sgd.lr == 0.1 and sgd.rule_name == "sgd"
+    nes = M.make_method("nesterov", lr=0.02)
+    assert nes.rule.nesterov and nes.lr == 0.02
+    assert M.make_method("adam").lr == 1e-3
+    assert M.hyper_of("sibp") == {"eta": 10.0, "lam": 0.5}
+    assert M.method_spec("bcd").full_batch and M.method_spec("bcd").loss == "square"
+
+
+def test_registry_rejects_unknown_names_and_hyper_parameters():
+    with pytest.raises(ValueError, match="unknown method 'lbfgs'; choose one of sgd, "):
+        M.make_method("lbfgs")
+    with pytest.raises(ValueError, match="'sgd' does not take eta; it takes"):
+        M.make_method("sgd", eta=1.0)
+
+
+def test_an_unknown_name_gets_the_nearest_one():
+    with pytest.raises(ValueError, match=r"unknown method 'sibpp'; .* did you mean 'sibp'\?"):
+        M.make_method("sibpp")
+
+
+def test_bp_canonical_hyper_parameters_keep_the_lr_key():
+    # run keys hash these dicts: the BP methods' step size is named lr there
+    assert M.hyper_of("sgd") == {"lr": 0.1}
+    assert M.hyper_of("momentum") == {"lr": 0.01, "momentum": 0.9}
+    assert M.hyper_of("nesterov") == {"lr": 0.01, "momentum": 0.9}
+    assert M.hyper_of("adam") == {"lr": 1e-3}
+    assert M.hyper_of("proxbp") == {"eta": 1.0, "lam": 0.5}
+    assert M.hyper_of("bcd") == {"gamma": 1.0, "rho": 1.0, "alpha": 1.0}
+
+
+def test_the_registry_maps_names_to_classes_and_reads_requirements_from_them():
+    assert {n: s.cls for n, s in M.METHODS.items()} == {
+        "sgd": BP,
+        "momentum": BP,
+        "nesterov": BP,
+        "adam": BP,
+        "proxbp": ProxBP,
+        "bcd": BCD,
+        "sibp": SIBP,
+    }
+    assert BCD.full_batch is True and BCD.required_loss == "square"
+    for cls in (BP, ProxBP):
+        assert cls.full_batch is False and cls.required_loss is None
+    for name in ("sgd", "proxbp", "sibp"):
+        assert M.method_spec(name).full_batch is False and M.method_spec(name).loss is None
+
+
+def test_make_method_forwards_rule_settings_and_refuses_others():
+    m = M.make_method("momentum", momentum=0.5, weight_decay=1e-4)
+    assert m.rule.mu == 0.5 and m.rule.weight_decay == 1e-4
+    with pytest.raises(ValueError, match="'adam' does not take momentum"):
+        M.make_method("adam", momentum=0.9)
+    with pytest.raises(ValueError, match="'proxbp' does not take lr"):
+        M.make_method("proxbp", lr=0.1)
+
+
+def test_the_command_line_lists_each_method_by_its_class_name(capsys):
+    from sibp_ref import cli
+
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "  sgd       BP('sgd', lr=0.1)\n" in out
+    assert "  bcd       BCD(gamma=1.0, rho=1.0, alpha=1.0) [full batch, square loss]\n" in out
