@@ -24,8 +24,8 @@ from .methods import (
     method_names,
 )
 from .methods.schedules import constant, inverse_power
+from .methods.sibp import SIBP, SIBPState
 from .network import MLP, Network, normal_init
-from .sibp import SIBP, SIBPState
 from .toy import iterations_to_halve, toy_problem
 from .train import History, RunConfig, read_log, run_grid
 from .validation import ValidationTypeError

@@ -9,6 +9,7 @@ optimizers     the update rules SGD, momentum, Nesterov, Adam
 schedules      step-size schedules ``k ↦ η_k`` (Theorem 4.2)
 proxbp         proximal back propagation
 bcd            block coordinate descent (dense networks, square loss)
+sibp           semi-implicit back propagation, Algorithm 1
 registry       the methods by name, with the paper's settings
 =============  ==========================================================
 """
@@ -29,6 +30,7 @@ from .registry import (
     method_spec,
 )
 from .schedules import constant, inverse_power
+from .sibp import SIBP, SIBPState
 
 __all__ = [
     "Method",
@@ -53,4 +55,6 @@ __all__ = [
     "method_spec",
     "constant",
     "inverse_power",
+    "SIBP",
+    "SIBPState",
 ]

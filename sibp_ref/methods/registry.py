@@ -36,11 +36,11 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..sibp import SIBP
 from .bcd import BCD
 from .bp import BP
 from .optimizers import RULES
 from .proxbp import ProxBP
+from .sibp import SIBP
 
 __all__ = [
     "MethodSpec",

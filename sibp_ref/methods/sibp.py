@@ -1,0 +1,175 @@
+"""Semi-implicit back propagation (§4.1, Algorithm 1).
+
+One iteration at ``Θ^k`` on a batch ``(X, Y)``:
+
+1. forward pass (2.1), keeping ``G_i^k`` and ``F_i^k``;
+2. ``δ_N = ∂J/∂F_N``, ``F_N^{k+½} = F_N^k − η δ_N`` (explicit step on the output);
+3. for ``i = N−1, …, 1``: ``(W_i^{k+1}, b_i^{k+1})`` solve (4.1),
+
+   .. math:: W_i^{k+1} = \\arg\\min_W \\|σ(W F_i^k + b_i^k) − F_{i+1}^{k+½}\\|^2
+             + \\frac{1}{2λ_i}\\|W − W_i^k\\|^2 ,
+
+   then ``b_i^{k+1}`` with ``W_i^{k+1}`` fixed (:func:`sibp_ref.inner.layer.solve_layer`);
+   and if ``i > 1``, (4.2): ``δ_i = (W_i^{k+1})ᵀ (σ'(G_{i+1}^k) ⊙ δ_{i+1})`` — the *new*
+   weights and the *old* pre-activations — and ``F_i^{k+½} = F_i^k − η δ_i``.
+
+Inner solvers (:mod:`sibp_ref.inner`): identity layers (the last one) by closed-form
+ridge; nonlinear layers by ``solver``: ``"ncg"`` (Fletcher–Reeves + Armijo, ``iters``
+iterations, the authors' choice; in the ``n``-sized coefficient space when the batch is
+smaller than the layer input, docs/conventions.md §6), ``"ncg_pr"`` (Polak–Ribière+),
+``"exact"`` (to ``tol``), ``"prox_grad"``; ``"ncg_authors"`` is the published code's solver
+with its quirks, on every layer (docs/conventions.md §5). With an ℓ1 weight ``l1 = γ > 0``
+(Remark 4.1) every subproblem is solved by proximal gradient with soft-thresholding.
+
+Scale of η and λ (docs/conventions.md §2 and §4): with ``J`` a mean over the batch, the
+fit term of (4.1) a plain sum and the prox term ``1/(2λ)``, a small SIBP step moves ``W``
+by about ``−2λη ∇_W J``, whatever the batch size. The authors' MATLAB code takes
+``δ_N = softmax − Y`` summed over the batch and the prox term ``λ_c ||W − W_old||²``; the
+same iteration in our symbols is
+
+.. math:: η = n\\,η_c,\\qquad λ = 1/(2λ_c),
+
+so their ``η_c = 0.1, λ_c = 1`` with batches of 100 is ``SIBP(eta=10, lam=0.5)`` here
+(the defaults).
+
+Choices the paper leaves open, made here: the bias has its own λ (``lam_b``, default
+``lam``) as the authors' code allows; the same ℓ1 weight γ on W and b; Armijo constant
+1e-4 with halving; NCG restarts at ``−g`` when its direction is not a descent direction;
+the step size of mini-batch SIBP is ``schedule(k)`` with ``k`` counting calls to
+:meth:`SIBP.step`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from ..inner.layer import LAYER_SOLVERS, solve_layer
+from ..validation import check_int, check_nonnegative, check_per_layer, check_positive
+from .base import check_step_inputs
+
+__all__ = ["SIBP", "SIBPState"]
+
+
+class SIBPState(NamedTuple):
+    """``k``: the number of SIBP iterations taken (the index of η_k in a schedule)."""
+
+    k: int
+
+
+class SIBP:
+    """Semi-implicit back propagation, Algorithm 1.
+
+    Parameters
+    ----------
+    eta : η, the explicit step on the neurons ``F`` (used when ``schedule`` is None).
+    lam : λ_i of (4.1) for W: one value or one per layer.
+    lam_b : λ for the b-subproblem (one value or one per layer); defaults to ``lam``.
+    solver : one of :attr:`solvers`: ``"ncg"`` | ``"ncg_pr"`` | ``"exact"`` | ``"prox_grad"``
+        for nonlinear layers, or ``"ncg_authors"`` for every layer.
+    iters : inner iterations of the iterative solvers (the paper: 5).
+    l1 : γ ≥ 0 of Remark 4.1 (``γ||W||_1 + γ||b||_1`` added to (4.1)).
+    schedule : None, or a callable ``k ↦ η_k`` (see :mod:`sibp_ref.schedules`).
+    tol, max_iters : stopping rule of ``solver="exact"``.
+    """
+
+    name = "sibp"
+    full_batch = False  # mini-batches are Remark 4.2's setting
+    required_loss = None  # any loss with a gradient δ_N
+    solvers = LAYER_SOLVERS
+
+    def __init__(
+        self,
+        eta: float = 10.0,
+        lam: float | Sequence[float] = 0.5,
+        *,
+        lam_b: float | Sequence[float] | None = None,
+        solver: str = "ncg",
+        iters: int = 5,
+        l1: float = 0.0,
+        schedule: Callable[[int], float] | None = None,
+        tol: float = 1e-10,
+        max_iters: int = 500,
+    ) -> None:
+        self.eta = check_positive("eta", eta)
+        self.lam = _lam_values("lam", lam)
+        self.lam_b = self.lam if lam_b is None else _lam_values("lam_b", lam_b)
+        if solver not in self.solvers:
+            raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(self.solvers)}")
+        self.solver = solver
+        self.iters = check_int("iters", iters, minimum=1)
+        self.l1 = check_nonnegative("l1", l1)
+        if solver == "ncg_authors" and self.l1:
+            raise ValueError(f"solver='ncg_authors' has no l1 term; got l1={l1!r} (use l1=0)")
+        if schedule is not None and not callable(schedule):
+            raise TypeError(f"schedule must be None or a callable k -> eta_k, got {schedule!r}")
+        self.schedule = schedule
+        self.tol = check_positive("tol", tol)
+        self.max_iters = check_int("max_iters", max_iters, minimum=1)
+
+    def __repr__(self) -> str:
+        return (
+            f"SIBP(eta={self.eta}, lam={self.lam}, lam_b={self.lam_b}, "
+            f"solver={self.solver!r}, iters={self.iters}, l1={self.l1}, "
+            f"schedule={self.schedule!r})"
+        )
+
+    # ----------------------------------------------------------------- interface
+    def init(self, net: Any, params: list) -> SIBPState:
+        net.check_params(params)
+        if any(blk.post for blk in net.blocks):
+            raise ValueError(
+                "SIBP updates each parametrised layer by (4.1) on the target of its own output; "
+                "networks with parameter-free layers after a parametrised one (pooling, "
+                "flattening: Remark 5.1) are not supported yet"
+            )
+        check_per_layer("lam", self.lam, net.num_layers)  # a per-layer list must fit the net
+        check_per_layer("lam_b", self.lam_b, net.num_layers)
+        return SIBPState(k=0)
+
+    def eta_at(self, k: int) -> float:
+        """η_k: the schedule's value at iteration k, or the constant η."""
+        if self.schedule is None:
+            return self.eta
+        return check_positive(f"schedule({k})", self.schedule(k))
+
+    def step(self, net: Any, params: list, state: SIBPState, X: Any, Y: Any, *, check=True):
+        """One iteration of Algorithm 1 on the batch ``(X, Y)``; returns ``(Θ^{k+1}, state)``.
+
+        ``check=False`` skips the input checks (the training loop checks its data once)."""
+        check_step_inputs(net, params, X, Y, check=check)
+        eta = self.eta_at(state.k)
+        lam = check_per_layer("lam", self.lam, net.num_layers)
+        lam_b = check_per_layer("lam_b", self.lam_b, net.num_layers)
+        inner = dict(solver=self.solver, iters=self.iters, l1=self.l1)  # solve_layer's options
+        inner.update(tol=self.tol, max_iters=self.max_iters)
+        N1 = net.num_layers  # N − 1 weight layers
+
+        G, F = net.forward(params, X, check=False)  # (2.1): G_i^k, F_i^k
+        delta = net.loss_fn.grad(F[N1], Y)  # δ_N = ∂J/∂F_N
+        new = [None] * N1
+        # params[i] is the paper's (W_{i+1}, b_{i+1}), F[i] its F_{i+1}: paper's i = N−1, …, 1
+        for i in range(N1 - 1, -1, -1):
+            W, b = params[i]
+            T = F[i + 1] - eta * delta  # F_{i+1}^{k+½} = F_{i+1}^k − η δ_{i+1}
+            AF = net.layer(i).lift(F[i])  # A(F_i^k): F_i^k itself for a dense layer
+            # (4.1): W with b_i^k fixed, then b with W_i^{k+1} fixed
+            new[i] = solve_layer(net.activation_of(i), AF, W, b, T, G[i + 1], lam[i], lam_b[i],
+                                 **inner)  # fmt: skip
+            if i > 0:  # not the first layer (F_1 = X is never changed)
+                # (4.2): δ_i = A*((W_i^{k+1})ᵀ (σ'(G_{i+1}^k) ⊙ δ_{i+1})), new W, old G
+                _, delta = net.backward_block(i, new[i][0], G[i + 1], delta, F[i])
+        return new, SIBPState(k=state.k + 1)
+
+
+def _lam_values(name: str, value: Any) -> float | list[float]:
+    """One λ > 0, or a list of them, one per layer (its length is checked against the net
+    in ``init``); anything else is refused by :func:`~sibp_ref.validation.check_positive`
+    with a message naming ``name``."""
+    if hasattr(value, "shape") and len(value.shape) == 1:  # a 1-d array: one per layer
+        value = [value[i] for i in range(value.shape[0])]
+    if not isinstance(value, (list, tuple)):
+        return check_positive(name, value)
+    if not value:
+        raise ValueError(f"{name} is an empty list; give one number, or one per layer")
+    return [check_positive(f"{name}[{i}]", v) for i, v in enumerate(value)]
