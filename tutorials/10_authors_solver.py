@@ -136,7 +136,8 @@ def plot(results, s, args) -> Path:
                     alpha=0.7, label=label if i == 0 else None)  # fmt: skip
     for e, v in OCTAVE.items():
         ax.plot([e] * len(v), v, "kx", ms=7, label="authors' code (Octave 7.3)" if e == 1 else None)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("epoch (epoch 0, before training, is at chance and below the axis)")
+    ax.set_xticks(range(s["epochs"] + 1))
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0.85 if not args.quick else 0.0, 1.0)
     ax.grid(True, alpha=0.3)
