@@ -15,10 +15,10 @@ from .methods import make_method, method_names
 from .network import MLP, normal_init
 from .optimizers import SGD, Adam, Momentum
 from .proxbp import ProxBP
+from .run import History, RunConfig, read_log, run_grid
 from .schedules import constant, inverse_power
 from .sibp import SIBP, SIBPState
 from .toy import iterations_to_halve, toy_problem
-from .train import History, RunConfig, read_log, run_grid
 
 __version__ = "0.1.0"
 

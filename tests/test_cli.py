@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from sibp_ref import cli
 from sibp_ref import datasets as D
 from sibp_ref import methods as M
+from sibp_ref.run import cli
 
 QUICK = ["--epochs", "2", "--n-train", "300", "--hidden", "16", "-q"]
 
@@ -99,7 +99,7 @@ def test_per_method_parameters_apply_to_that_method_only(capsys, tmp_path):
         for p in tmp_path.glob("*.jsonl")
     }
     # sgd keeps the main job's setting on the synthetic problem; adam.lr reached adam only
-    from sibp_ref.cli import MAIN_JOB_HYPER
+    from sibp_ref.run.cli import MAIN_JOB_HYPER
 
     assert hyper == {"sgd": MAIN_JOB_HYPER["sgd"], "adam": {"lr": 0.01}}
     assert MAIN_JOB_HYPER["sgd"]["lr"] != 0.01
