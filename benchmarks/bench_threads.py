@@ -14,6 +14,7 @@ The thread pools are listed first (threadpoolctl), so the figures say which BLAS
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import statistics
@@ -48,18 +49,30 @@ def problem(method: str, batch: int):
     return net, net.init(seed=0, std=0.05, dtype="float32"), X, Y
 
 
-def time_step(m, net, params, state, X, Y, repeats: int) -> tuple[list, list]:
-    """Alternate default / one-thread steps so both see the same load."""
-    default, one = [], []
+def modes() -> dict:
+    """How a step is run: NumPy's and SciPy's pools at their default threads; the same with
+    SciPy's solver pool at one thread, as ``train`` runs every step; every pool at one."""
+    from sibp_ref.run.threads import one_thread_for_solves
+
+    return {
+        "default": contextlib.nullcontext,
+        "as train": one_thread_for_solves,
+        "1 thread": lambda: threadpool_limits(limits=1),
+    }
+
+
+def time_step(m, net, params, state, X, Y, repeats: int, ways=None) -> dict:
+    """Median seconds of one step in each way, the ways alternated so all see one load."""
+    ways = ways or {"default": contextlib.nullcontext, "1 thread": lambda: threadpool_limits(1)}
+    out = {k: [] for k in ways}
+    names = list(ways)
     for r in range(repeats):
-        for limit, out in (
-            ((None, default), (1, one)) if r % 2 == 0 else ((1, one), (None, default))
-        ):
-            with threadpool_limits(limits=limit):
+        for k in names[r % len(names) :] + names[: r % len(names)]:
+            with ways[k]():
                 t0 = time.perf_counter()
                 m.step(net, params, state, X, Y)
-                out.append(time.perf_counter() - t0)
-    return default, one
+                out[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in out.items()}
 
 
 def _scipy_cho(A, B):
@@ -120,8 +133,8 @@ def compare_solves(repeats: int) -> list:
                 net, params, X, Y = problem(name, 100)
                 state = m.init(net, params)
                 m.step(net, params, state, X, Y)
-                d, o = time_step(m, net, params, state, X, Y, repeats)
-                md, mo = statistics.median(d) * 1e3, statistics.median(o) * 1e3
+                t = time_step(m, net, params, state, X, Y, repeats)
+                md, mo = t["default"] * 1e3, t["1 thread"] * 1e3
                 rows.append({"solve": label, "method": name, "default_ms": md, "one_thread_ms": mo})
                 print(f"{label:<34} {name:<7} {md:8.2f} {mo:8.2f} {md / mo:6.2f}")
     finally:
@@ -149,22 +162,19 @@ def main() -> None:
         print(f"pool: {p['internal_api']} {p['version']} {p['architecture']} "
               f"threads={p['num_threads']} {Path(p['filepath']).name}")  # fmt: skip
     rows = []
-    print(f"{'method':<10} {'default ms':>10} {'1 thread ms':>11} {'ratio':>6}")
+    ways = modes()
+    print(f"{'method':<10} " + " ".join(f"{k + ' ms':>12}" for k in ways) + "  default/1")
     for name, hyper in METHODS.items():
         base = "proxbp" if name.startswith("proxbp") else name
-        try:
-            m = make_method(base, **hyper)
-        except (ValueError, TypeError) as exc:
-            print(f"{name:<10} skipped: {exc}")
-            continue
+        m = make_method(base, **hyper)
         batch = 1000 if base == "bcd" else 100
         net, params, X, Y = problem(base, batch)
         state = m.init(net, params)
-        params2, state = m.step(net, params, state, X, Y)  # warm-up, builds BCD's blocks
-        d, o = time_step(m, net, params, state, X, Y, a.repeats)
-        md, mo = statistics.median(d) * 1e3, statistics.median(o) * 1e3
-        rows.append({"method": name, "batch": batch, "default_ms": md, "one_thread_ms": mo})
-        print(f"{name:<10} {md:10.2f} {mo:11.2f} {md / mo:6.2f}")
+        _, state = m.step(net, params, state, X, Y)  # warm-up; builds BCD's blocks
+        t = time_step(m, net, params, state, X, Y, a.repeats, ways)
+        rows.append({"method": name, "batch": batch, **{k + "_ms": v * 1e3 for k, v in t.items()}})
+        cells = " ".join(f"{v * 1e3:12.2f}" for v in t.values())
+        print(f"{name:<10} {cells}  {t['default'] / t['1 thread']:9.2f}")
     solves = compare_solves(a.repeats) if a.solves else []
     info = {
         "date": time.strftime("%Y-%m-%d"),

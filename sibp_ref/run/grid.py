@@ -31,7 +31,7 @@ from .files import RunFiles
 from .loop import advance, end_fields, first_state, restore, snapshot
 from .progress import GridProgress
 from .records import History, LogError, RunNote, jsonable, move_aside, read_log
-from .threads import call_with_blas_threads, cores, threads_per_worker
+from .threads import call_with_blas_threads, cores, one_thread_for_solves, threads_per_worker
 
 __all__ = ["run_grid", "make_executor", "BlasLimitedExecutor", "EpochResult", "epoch_task"]
 
@@ -109,10 +109,11 @@ class EpochResult:
 def epoch_task(cfg: RunConfig, snap: Snapshot | None) -> EpochResult:
     """One epoch of ``cfg`` from ``snap`` (None: measure epoch 0 of a fresh run)."""
     job, settings, params = build_job(cfg)
-    if snap is None:
-        rs = first_state(job, params, cfg.seed)
-    else:
-        rs = advance(job, restore(snap, job))
+    with one_thread_for_solves():
+        if snap is None:
+            rs = first_state(job, params, cfg.seed)
+        else:
+            rs = advance(job, restore(snap, job))
     if rs.status == "running" and rs.epoch >= job.epochs:
         rs = dataclasses.replace(rs, status="finished")
     res = EpochResult(record=rs.records[-1], snap=None)

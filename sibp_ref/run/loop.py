@@ -40,6 +40,7 @@ from .files import RunFiles
 from .inputs import check_inputs
 from .progress import Progress
 from .records import History, jsonable
+from .threads import one_thread_for_solves
 
 __all__ = [
     "DivergedError",
@@ -416,6 +417,18 @@ def _start_or_resume(job, params, seed, run_settings, files, resume) -> tuple[Ru
     return first_state(job, params, seed), False
 
 
+def _record_start(job, rs, resumed, settings, files, callback) -> RunState:
+    """Open the log (a start, or a resume and the records so far) and record epoch 0."""
+    if files is not None:
+        files.begin(settings, environment(B.namespace(job.X)), rs.records if resumed else [])
+        if not resumed:
+            ok = rs.status == "running"
+            files.epoch(rs.records[0], snapshot(rs, settings) if ok else None)
+    if callback is not None and not resumed:
+        callback(rs.records[0])
+    return rs
+
+
 def _run_epochs(job, rs, settings, files, bar, callback) -> RunState:
     while rs.status == "running" and rs.epoch < job.epochs:
         rs = advance(job, rs, bar)
@@ -480,16 +493,10 @@ def train(
     try:
         if files is not None:
             files.open()
-        rs, resumed = _start_or_resume(job, params, seed, run_settings, files, resume)
-        if files is not None:
-            env = environment(B.namespace(job.X))
-            files.begin(run_settings, env, rs.records if resumed else [])
-            if not resumed:
-                ok = rs.status == "running"
-                files.epoch(rs.records[0], snapshot(rs, run_settings) if ok else None)
-        if callback is not None and not resumed:
-            callback(rs.records[0])
-        rs = _run_epochs(job, rs, run_settings, files, bar, callback)
+        with one_thread_for_solves():
+            rs, resumed = _start_or_resume(job, params, seed, run_settings, files, resume)
+            rs = _record_start(job, rs, resumed, run_settings, files, callback)
+            rs = _run_epochs(job, rs, run_settings, files, bar, callback)
         if rs.status == "running":
             rs = dataclasses.replace(rs, status="finished")
         if files is not None:
