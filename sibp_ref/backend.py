@@ -39,6 +39,7 @@ __all__ = [
     "solve_spd",
     "device_of",
     "is_finite",
+    "is_host_scalar",
 ]
 
 BACKENDS = ("numpy", "cupy", "array_api_strict", "torch")
@@ -173,6 +174,11 @@ def uniform(
 def permutation(n: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
     """A host-side permutation of ``range(n)`` (used for shuffling mini-batches)."""
     return _rng(seed).permutation(n)
+
+
+def is_host_scalar(x: Any) -> bool:
+    """True for a NumPy scalar such as ``np.float32(0.5)``: a number, not an array."""
+    return isinstance(x, np.generic)
 
 
 def to_numpy(x: Any) -> np.ndarray:

@@ -122,7 +122,7 @@ def test_user_errors_are_one_line_with_the_fix_and_exit_non_zero(
 ):
     monkeypatch.delenv("SIBP_REF_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("sibp_ref.datasets.DEBIAN_FASHION", tmp_path / "debian")
+    monkeypatch.setattr("sibp_ref.data.paths.DEBIAN_FASHION", tmp_path / "debian")
     rc, _, err = run(capsys, *argv, "--out", str(tmp_path / "o"))
     assert rc != 0
     lines = err.strip().splitlines()

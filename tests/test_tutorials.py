@@ -43,3 +43,68 @@ def test_tutorial_runs_in_quick_mode(script: Path, tmp_path: Path) -> None:
     assert results, f"{script.name} wrote no results file"
     for r in results:
         assert json.loads(r.read_text())["meta"]["quick"] is True
+
+
+def _load(name: str, monkeypatch):
+    """A tutorial as a module (its ``common`` found beside it, as when it is run)."""
+    import importlib.util
+
+    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tutorials" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_table2_replot_rebuilds_the_numbers_from_the_logs_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    t2 = _load("05_table2", monkeypatch)
+    out = ["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "none")]
+    ran = t2.main([*out, "--seeds", "2"])
+    first = json.loads(ran["results"].read_text())
+
+    def no_runs(*a, **k):
+        raise AssertionError("--replot ran the grid")
+
+    monkeypatch.setattr(t2.common, "run_grid", no_runs)
+    ran["figure"].unlink()
+    again = t2.main([*out, "--replot"])  # the seeds come from the logs, not from --seeds
+    second = json.loads(again["results"].read_text())
+    assert second["table"] == first["table"]
+    assert again["figure"].is_file()
+    cells = [o for row in second["table"] for o in row["ours"]]
+    assert all(o["runs"] == 2 and sorted(o["seeds"]) == [0, 1] for o in cells)
+    assert all(o["test_acc_std"] is not None for o in cells if not o["failed"])
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+def test_tutorial_uses_the_public_api_and_has_a_main(script: Path) -> None:
+    import ast
+
+    tree = ast.parse(script.read_text(encoding="utf-8"))
+    private = [
+        f"{node.module}.{a.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sibp_ref")
+        for a in node.names
+        if a.name.startswith("_")
+    ]
+    assert not private, f"{script.name} imports private names {private}"
+    sys_path = [
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute)
+        and n.attr == "path"
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "sys"
+    ]
+    assert not sys_path, (
+        f"{script.name} edits sys.path (line {sys_path}); the package is found installed or "
+        "from PYTHONPATH, common.py beside the script"
+    )
+    mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
+    assert mains and [a.arg for a in mains[0].args.args] == ["argv"], script.name
+    guard = tree.body[-1]
+    assert isinstance(guard, ast.If) and "__main__" in ast.unparse(guard.test), script.name
+    assert ast.unparse(guard.body[0]) == "main()", script.name
+    assert "SPEC §" not in script.read_text(encoding="utf-8"), script.name

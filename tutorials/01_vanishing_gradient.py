@@ -28,16 +28,10 @@ Run: ``python tutorials/01_vanishing_gradient.py`` (writes
 # %%
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import common
 import numpy as np
-
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]  # common.py, and sibp_ref from the repo root
-import common  # noqa: E402
-
-args = common.options(__doc__)
 
 TAU_V = 1.0  # vanishing: |f'| < 1 (a step of lr·|f'| is below lr)
 TAU_E = 10.0  # exploding: |f'| > 10
@@ -55,11 +49,14 @@ def df(w):
 
 
 # %% [the check: f' against a central finite difference, as an independent oracle]
-w_check = np.linspace(-1.3, 1.3, 27)
-h = 1e-6
-fd = (f(w_check + h) - f(w_check - h)) / (2 * h)
-fd_err = float(np.max(np.abs(fd - df(w_check)) / np.maximum(1.0, np.abs(df(w_check)))))
-assert fd_err < 1e-6, fd_err
+def finite_difference_check() -> float:
+    """The largest relative error of ``df`` against a central difference of ``f``."""
+    w_check = np.linspace(-1.3, 1.3, 27)
+    h = 1e-6
+    fd = (f(w_check + h) - f(w_check - h)) / (2 * h)
+    fd_err = float(np.max(np.abs(fd - df(w_check)) / np.maximum(1.0, np.abs(df(w_check)))))
+    assert fd_err < 1e-6, fd_err
+    return fd_err
 
 
 # %% [the sets {|f'| < τ} and {|f'| > τ} as intervals]
@@ -90,110 +87,129 @@ def level_sets(tau: float, lo: float = -1.3, hi: float = 1.3, n: int = 200_001):
     return below, above
 
 
-thresholds = [0.1, 1.0, 3.0, 4.44, 10.0, 108.0]
-sets = {}
-for tau in thresholds:
-    below, above = level_sets(tau)
-    sets[str(tau)] = {"abs_grad_below": below, "abs_grad_above": above}
+def gradient_facts() -> dict:
+    """|f'| at the paper's boundaries and where it is below / above each threshold."""
+    thresholds = [0.1, 1.0, 3.0, 4.44, 10.0, 108.0]
+    sets = {}
+    for tau in thresholds:
+        below, above = level_sets(tau)
+        sets[str(tau)] = {"abs_grad_below": below, "abs_grad_above": above}
 
-at = {str(w): float(df(w)) for w in (-1.2, -0.8, 0.15, 0.5, 0.8, 0.9, 1.0, 1.1, 1.2)}
-max_01 = float(np.max(np.abs(df(np.linspace(0.8, 1.0, 20001)))))
+    at = {str(w): float(df(w)) for w in (-1.2, -0.8, 0.15, 0.5, 0.8, 0.9, 1.0, 1.1, 1.2)}
+    max_01 = float(np.max(np.abs(df(np.linspace(0.8, 1.0, 20001)))))
 
-print("f'(w) = 14 w^6 (w^7 - 1) at the paper's boundaries:")
-for w in (-1.2, -0.8, 0.8, 1.2):
-    print(f"  |f'({w:+.1f})| = {abs(df(w)):8.3f}")
-print(f"  |f'(0.15)| = {abs(df(0.15)):.2e}  (the §5.1 initialisation)")
-print(f"  max |f'| on [0.8, 1] = {max_01:.3f}  (the gradient falls to 0 at the minimum w = 1)")
-print("\nwhere |f'| < tau (vanishing) and > tau (exploding), w in [-1.3, 1.3]:")
-for tau in thresholds:
-    s = sets[str(tau)]
-    print(f"  tau = {tau:6g}: below {s['abs_grad_below']}\n{'':16}above {s['abs_grad_above']}")
+    print("f'(w) = 14 w^6 (w^7 - 1) at the paper's boundaries:")
+    for w in (-1.2, -0.8, 0.8, 1.2):
+        print(f"  |f'({w:+.1f})| = {abs(df(w)):8.3f}")
+    print(f"  |f'(0.15)| = {abs(df(0.15)):.2e}  (the §5.1 initialisation)")
+    print(f"  max |f'| on [0.8, 1] = {max_01:.3f}  (the gradient falls to 0 at the minimum w = 1)")
+    print("\nwhere |f'| < tau (vanishing) and > tau (exploding), w in [-1.3, 1.3]:")
+    for tau in thresholds:
+        s = sets[str(tau)]
+        print(f"  tau = {tau:6g}: below {s['abs_grad_below']}\n{'':16}above {s['abs_grad_above']}")
 
-verdict = (
-    "partly confirmed: qualitatively right (|f'| ~ 14|w|^6 is tiny for |w| well below 1, "
-    "~14|w|^13 huge above 1), but no single threshold gives the stated boundaries. "
-    f"|f'(0.8)| = {abs(df(0.8)):.2f} and |f'(-0.8)| = {abs(df(-0.8)):.2f} are not small "
-    f"(|f'| < 1 only on about [{sets['1.0']['abs_grad_below'][0][0]}, "
-    f"{sets['1.0']['abs_grad_below'][0][1]}]); 'explosion outside [-0.8, 1.2]' needs "
-    f"tau_e ~ {abs(df(-0.8)):.1f} on the left but ~ {abs(df(1.2)):.0f} on the right "
-    "(f' is not symmetric: |f'(-1.2)| = 192)."
-)
-print("\nverdict:", verdict)
-
-# %% [Figure 2, with the thresholds drawn]
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-w = np.linspace(-1.3, 1.3, 4001)
-g = np.abs(df(w))
-fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 7.5), sharex=True)
-a1.semilogy(w, f(w), color="k")
-a1.set_ylabel("f(w) = (w⁷ − 1)²  (log scale)")
-a1.set_title(
-    "Figure 2 (§5.1): f(w) = (w⁷ − 1)², the 7-layer scalar net with all w_j = w\n"
-    f"shaded: |f'| < τ_v = {TAU_V:g} (vanishing, blue), |f'| > τ_e = {TAU_E:g} (exploding, red)"
-)
-a2.semilogy(w, np.maximum(g, 1e-12), color="k", label="|f'(w)| = |14 w⁶ (w⁷ − 1)|")
-for ax in (a1, a2):
-    ax.fill_between(
-        w,
-        0,
-        1,
-        where=g < TAU_V,
-        color="tab:blue",
-        alpha=0.15,
-        transform=ax.get_xaxis_transform(),
-        lw=0,
+    verdict = (
+        "partly confirmed: qualitatively right (|f'| ~ 14|w|^6 is tiny for |w| well below 1, "
+        "~14|w|^13 huge above 1), but no single threshold gives the stated boundaries. "
+        f"|f'(0.8)| = {abs(df(0.8)):.2f} and |f'(-0.8)| = {abs(df(-0.8)):.2f} are not small "
+        f"(|f'| < 1 only on about [{sets['1.0']['abs_grad_below'][0][0]}, "
+        f"{sets['1.0']['abs_grad_below'][0][1]}]); 'explosion outside [-0.8, 1.2]' needs "
+        f"tau_e ~ {abs(df(-0.8)):.1f} on the left but ~ {abs(df(1.2)):.0f} on the right "
+        "(f' is not symmetric: |f'(-1.2)| = 192)."
     )
-    ax.fill_between(
-        w,
-        0,
-        1,
-        where=g > TAU_E,
-        color="tab:red",
-        alpha=0.15,
-        transform=ax.get_xaxis_transform(),
-        lw=0,
-    )
-    for x in (-0.8, 0.8, 1.2):
-        ax.axvline(x, ls="--", color="tab:purple", lw=1)
-    ax.axvline(0.15, ls=":", color="tab:green", lw=1.5)
-    ax.grid(alpha=0.3)
-a2.axhline(TAU_V, color="tab:blue", lw=1, label=f"τ_v = {TAU_V:g}")
-a2.axhline(TAU_E, color="tab:red", lw=1, label=f"τ_e = {TAU_E:g}")
-for x in (-0.8, 0.8, 1.2):
-    a2.plot(x, abs(df(x)), "o", color="tab:purple")
-    a2.annotate(
-        f"|f'({x:g})| = {abs(df(x)):.3g}",
-        (x, abs(df(x))),
-        textcoords="offset points",
-        xytext=(-40 if x > 0 else 5, 12),
-        fontsize=8,
-        color="tab:purple",
-    )
-a2.plot([], [], "--", color="tab:purple", label="paper's boundaries −0.8, 0.8, 1.2")
-a2.plot([], [], ":", color="tab:green", label="§5.1 initialisation w ≈ 0.15")
-a2.set_ylim(1e-8, 1e4)
-a2.set_xlabel("w (every one of the seven weights)")
-a2.set_ylabel("|f'(w)|  (log scale)")
-a2.legend(fontsize=8, loc="lower left")
-fig.tight_layout()
-path = common.savefig(fig, args, "01_vanishing_gradient.png")
-print("wrote", path)
-
-# %% [numbers]
-common.save_results(
-    args,
-    "01_vanishing_gradient",
-    {
-        "settings": {"w_range": [-1.3, 1.3], "tau_vanish": TAU_V, "tau_explode": TAU_E},
-        "paper": PAPER,
+    print("\nverdict:", verdict)
+    return {
         "grad_at": at,
         "max_abs_grad_on_0.8_to_1": max_01,
         "level_sets": sets,
-        "finite_difference_check_max_rel_err": fd_err,
         "verdict": verdict,
-    },
-)
+    }
+
+
+# %% [Figure 2, with the thresholds drawn]
+def plot(args) -> Path:
+    """Figure 2 with the sets {|f'| < τ_v} and {|f'| > τ_e} shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    w = np.linspace(-1.3, 1.3, 4001)
+    g = np.abs(df(w))
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 7.5), sharex=True)
+    a1.semilogy(w, f(w), color="k")
+    a1.set_ylabel("f(w) = (w⁷ − 1)²  (log scale)")
+    a1.set_title(
+        "Figure 2 (§5.1): f(w) = (w⁷ − 1)², the 7-layer scalar net with all w_j = w\n"
+        f"shaded: |f'| < τ_v = {TAU_V:g} (vanishing, blue), |f'| > τ_e = {TAU_E:g} (exploding, red)"
+    )
+    a2.semilogy(w, np.maximum(g, 1e-12), color="k", label="|f'(w)| = |14 w⁶ (w⁷ − 1)|")
+    for ax in (a1, a2):
+        ax.fill_between(
+            w,
+            0,
+            1,
+            where=g < TAU_V,
+            color="tab:blue",
+            alpha=0.15,
+            transform=ax.get_xaxis_transform(),
+            lw=0,
+        )
+        ax.fill_between(
+            w,
+            0,
+            1,
+            where=g > TAU_E,
+            color="tab:red",
+            alpha=0.15,
+            transform=ax.get_xaxis_transform(),
+            lw=0,
+        )
+        for x in (-0.8, 0.8, 1.2):
+            ax.axvline(x, ls="--", color="tab:purple", lw=1)
+        ax.axvline(0.15, ls=":", color="tab:green", lw=1.5)
+        ax.grid(alpha=0.3)
+    a2.axhline(TAU_V, color="tab:blue", lw=1, label=f"τ_v = {TAU_V:g}")
+    a2.axhline(TAU_E, color="tab:red", lw=1, label=f"τ_e = {TAU_E:g}")
+    for x in (-0.8, 0.8, 1.2):
+        a2.plot(x, abs(df(x)), "o", color="tab:purple")
+        a2.annotate(
+            f"|f'({x:g})| = {abs(df(x)):.3g}",
+            (x, abs(df(x))),
+            textcoords="offset points",
+            xytext=(-40 if x > 0 else 5, 12),
+            fontsize=8,
+            color="tab:purple",
+        )
+    a2.plot([], [], "--", color="tab:purple", label="paper's boundaries −0.8, 0.8, 1.2")
+    a2.plot([], [], ":", color="tab:green", label="§5.1 initialisation w ≈ 0.15")
+    a2.set_ylim(1e-8, 1e4)
+    a2.set_xlabel("w (every one of the seven weights)")
+    a2.set_ylabel("|f'(w)|  (log scale)")
+    a2.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    path = common.savefig(fig, args, "01_vanishing_gradient.png")
+    plt.close(fig)
+    return path
+
+
+# %% [numbers]
+def main(argv: list[str] | None = None) -> dict:
+    args = common.options(__doc__, argv)
+    fd_err = finite_difference_check()
+    facts = gradient_facts()
+    path = plot(args)
+    print("wrote", path)
+    results = {
+        "settings": {"w_range": [-1.3, 1.3], "tau_vanish": TAU_V, "tau_explode": TAU_E},
+        "paper": PAPER,
+        **{k: facts[k] for k in ("grad_at", "max_abs_grad_on_0.8_to_1", "level_sets")},
+        "finite_difference_check_max_rel_err": fd_err,
+        "verdict": facts["verdict"],
+    }
+    common.save_results(args, "01_vanishing_gradient", results)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -23,7 +23,8 @@ Table 1. The script prints, with the paper's equation numbers,
 - ProxBP and SIBP: ``η = 1`` and ``λ = h/2``, so ``2λη = h``. For small ``λ`` the proximal
   term dominates and both reduce to a gradient step of size ``2λη = h`` (ProxBP exactly
   to first order in λ, see :mod:`sibp_ref.proxbp`; SIBP because ``argmin f(W) +
-  ||W − W^k||²/(2λ) ≈ W^k − λ∇f(W^k)`` and ``∇f = 2η ∂J/∂W`` at ``W^k``, SPEC §1);
+  ||W − W^k||²/(2λ) ≈ W^k − λ∇f(W^k)`` and ``∇f = 2η ∂J/∂W`` at ``W^k``,
+  ``docs/conventions.md §2``);
   SIBP is solved exactly (``solver="exact"``) so that we see the method, not NCG;
 - BCD has no step size that maps onto BP's: it minimises its own penalty function.
   We take ``γ = ρ = 1`` and ``α = ρ/(2λ) = 1/h``, which gives its ``(W, b)`` block the same
@@ -40,34 +41,31 @@ Run: ``python tutorials/03_one_step_four_ways.py`` (a few seconds). Writes
 # %%
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import common
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]  # common.py, and sibp_ref from the repo root
-import common  # noqa: E402
-
-from sibp_ref import BCD, BP, MLP, SIBP, ProxBP  # noqa: E402
-from sibp_ref import backend as B  # noqa: E402
-
-args = common.options(__doc__)
-np.set_printoptions(precision=4, suppress=True, linewidth=120)
+from sibp_ref import BCD, BP, MLP, SIBP, ProxBP
+from sibp_ref import backend as B
 
 SIZES = [2, 3, 2, 2]  # the 2-unit hidden layer F[2] (the paper's F_3) is drawn in the plane
 N = 6
 STEPS = [0.01, 1.0, 20.0]  # h; the figure uses FIG_H
 FIG_H = 1.0
 ETA = 1.0
-
-net = MLP(SIZES, "tanh", "square", bias=True)
-params0 = net.init(seed=2, std=0.5, xp=args.backend)  # tanh not saturated: F_3 spread out
-rng = np.random.default_rng(0)
-X = B.asarray(rng.normal(size=(2, N)), args.backend)
-Y = B.asarray(np.tanh(np.array([[1.5, -1.0], [1.0, 1.5]]) @ B.to_numpy(X)), args.backend)
-L = net.num_layers
 to = B.to_numpy
+
+
+def problem(backend) -> SimpleNamespace:
+    """The network, Θ^k and the data ``(X, Y)`` every method steps from."""
+    net = MLP(SIZES, "tanh", "square", bias=True)
+    params0 = net.init(seed=2, std=0.5, xp=backend)  # tanh not saturated: F_3 spread out
+    rng = np.random.default_rng(0)
+    X = B.asarray(rng.normal(size=(2, N)), backend)
+    Y = B.asarray(np.tanh(np.array([[1.5, -1.0], [1.0, 1.5]]) @ B.to_numpy(X)), backend)
+    return SimpleNamespace(net=net, params0=params0, X=X, Y=Y, L=net.num_layers, backend=backend)
 
 
 def methods(h: float) -> dict:
@@ -91,16 +89,29 @@ def angle(u: np.ndarray, v: np.ndarray) -> float:
 
 
 # %% [the starting point: forward pass (2.1) and BP's δ (3.1)]
-G, F = net.forward(params0, X)
-grads, delta_bp = net.backward(params0, G, F, Y)
-J0 = B.to_float(net.loss(params0, X, Y))
-minus_grad = -flat(grads)
-print(f"network {SIZES}, tanh, square loss (mean over n = {N}); J(Θ^k) = {J0:.5f}")
-print("layers in the paper's numbering: W_1 (3×2), W_2 (2×3), W_3 (2×2); F_1 = X\n")
+def starting_point(P: SimpleNamespace) -> None:
+    """G, F (2.1), BP's gradients and δ (3.1) at Θ^k, and J(Θ^k), kept on ``P``."""
+    net, params0, X, Y = P.net, P.params0, P.X, P.Y
+    P.G, P.F = G, F = net.forward(params0, X)
+    P.grads, P.delta_bp = grads, delta_bp = net.backward(params0, G, F, Y)
+    P.J0 = J0 = B.to_float(net.loss(params0, X, Y))
+    P.minus_grad = -flat(grads)
+    print(f"network {SIZES}, tanh, square loss (mean over n = {N}); J(Θ^k) = {J0:.5f}")
+    print("layers in the paper's numbering: W_1 (3×2), W_2 (2×3), W_3 (2×2); F_1 = X\n")
 
 
 # %% [one step of each method]
-def one_step(h: float) -> dict:
+def one_step(P: SimpleNamespace, h: float) -> dict:
+    """One step of each method from Θ^k at the matched step size ``h``."""
+    net, params0, X, Y, L, grads, minus_grad = (
+        P.net,
+        P.params0,
+        P.X,
+        P.Y,
+        P.L,
+        P.grads,
+        P.minus_grad,
+    )
     out = {}
     for name, m in methods(h).items():
         new, state = m.step(net, params0, m.init(net, params0), X, Y)
@@ -127,27 +138,29 @@ def one_step(h: float) -> dict:
     return out
 
 
-runs = {h: one_step(h) for h in STEPS}
-print("=" * 96)
-print("Summary: J after one step, the angle between the whole step and -∇J, and")
-print("||ΔΘ|| / (h ||∇J||)  (1 for BP; near 1 for ProxBP/SIBP when h is small)")
-print("=" * 96)
-print(
-    f"{'h':>6} {'method':>7} {'J before':>10} {'J after':>10} {'angle':>8} {'|step|/(h|∇J|)':>15}"
-)
-for h, r in runs.items():
-    for name, v in r.items():
-        print(
-            f"{h:6g} {name:>7} {J0:10.5f} {v['J_after']:10.5f} "
-            f"{v['angle_to_minus_grad_deg']:7.1f}° {v['step_over_h_grad_norm']:15.3f}"
-        )
-    print()
+def summary_table(P: SimpleNamespace, runs: dict) -> None:
+    J0 = P.J0
+    print("=" * 96)
+    print("Summary: J after one step, the angle between the whole step and -∇J, and")
+    print("||ΔΘ|| / (h ||∇J||)  (1 for BP; near 1 for ProxBP/SIBP when h is small)")
+    print("=" * 96)
+    print(
+        f"{'h':>6} {'method':>7} {'J before':>10} {'J after':>10} {'angle':>8} "
+        f"{'|step|/(h|∇J|)':>15}"
+    )
+    for h, r in runs.items():
+        for name, v in r.items():
+            print(
+                f"{h:6g} {name:>7} {J0:10.5f} {v['J_after']:10.5f} "
+                f"{v['angle_to_minus_grad_deg']:7.1f}° {v['step_over_h_grad_norm']:15.3f}"
+            )
+        print()
 
-lo, mid, hi = (runs[x] for x in STEPS)
-ang = {name: {x: runs[x][name]["angle_to_minus_grad_deg"] for x in STEPS} for name in runs[1.0]}
-ratio = {name: {x: runs[x][name]["step_over_h_grad_norm"] for x in STEPS} for name in runs[1.0]}
-h0, h1, h2 = STEPS
-print(f"""Reading the table:
+    lo, mid, hi = (runs[x] for x in STEPS)
+    ang = {name: {x: runs[x][name]["angle_to_minus_grad_deg"] for x in STEPS} for name in runs[1.0]}
+    ratio = {name: {x: runs[x][name]["step_over_h_grad_norm"] for x in STEPS} for name in runs[1.0]}
+    h0, h1, h2 = STEPS
+    print(f"""Reading the table:
 - h = {h0:g}: ProxBP and SIBP are BP up to {max(ang["ProxBP"][h0], ang["SIBP"][h0]):.1f}° with step
   length ratios {ratio["ProxBP"][h0]:.2f} and {ratio["SIBP"][h0]:.2f}: for small λ the proximal term
   dominates and both are a gradient step of size 2λη = h (§3.2, (4.1)). BCD hardly moves:
@@ -162,162 +175,132 @@ print(f"""Reading the table:
 {hi["SIBP"]["J_after"]:.3f}): the "unconditionally stable" remark after (4.1).
 """)
 
+
 # %% [side by side at h = FIG_H: ΔW per layer]
-h = FIG_H
-lam = h / (2 * ETA)
-R = runs[h]
-print("=" * 96)
-print(
-    f"Side by side at h = {h:g} (BP lr {h:g}; ProxBP/SIBP η = {ETA:g}, λ = {lam:g}; "
-    f"BCD γ = ρ = 1, α = {1 / h:g})"
-)
-print("=" * 96)
-for i in range(L):
-    print(f"\nLayer W_{i + 1} (paper's numbering), ΔW | Δb:")
-    print(f"  -h ∂J/∂W (BP, (3.2)):\n{np.hstack([-h * to(grads[i][0]), -h * to(grads[i][1])])}")
-    for name, v in R.items():
-        Wn, bn = v["params"][i]
-        dW = np.hstack([to(Wn) - to(params0[i][0]), to(bn) - to(params0[i][1])])
-        print(
-            f"  {name:6s} (angle to -∇J of this layer {v['angle_per_layer_deg'][i]:5.1f}°):\n{dW}"
-        )
+def side_by_side(P: SimpleNamespace, R: dict, h: float) -> None:
+    params0, L, grads = P.params0, P.L, P.grads
+    lam = h / (2 * ETA)
+    print("=" * 96)
+    print(
+        f"Side by side at h = {h:g} (BP lr {h:g}; ProxBP/SIBP η = {ETA:g}, λ = {lam:g}; "
+        f"BCD γ = ρ = 1, α = {1 / h:g})"
+    )
+    print("=" * 96)
+    for i in range(L):
+        print(f"\nLayer W_{i + 1} (paper's numbering), ΔW | Δb:")
+        print(f"  -h ∂J/∂W (BP, (3.2)):\n{np.hstack([-h * to(grads[i][0]), -h * to(grads[i][1])])}")
+        for name, v in R.items():
+            Wn, bn = v["params"][i]
+            dW = np.hstack([to(Wn) - to(params0[i][0]), to(bn) - to(params0[i][1])])
+            print(
+                f"  {name:6s} (angle to -∇J of this layer "
+                f"{v['angle_per_layer_deg'][i]:5.1f}°):\n{dW}"
+            )
+
 
 # %% [the targets each method fits]
-sibp_new = R["SIBP"]["params"]
-# SIBP's δ by (4.2): NEW weights, OLD pre-activations; BP's by (3.1): OLD weights
-delta_si = [None] * (L + 1)
-delta_si[L] = to(net.loss_fn.grad(F[L], Y))
-F_half = {L: to(F[L]) - ETA * delta_si[L]}
-for i in range(L - 1, 0, -1):
-    sp = to(net.activation_of(i).df(G[i + 1]))
-    delta_si[i] = to(sibp_new[i][0]).T @ (sp * delta_si[i + 1])
-    F_half[i] = to(F[i]) - ETA * delta_si[i]
-prox_T = {
-    i: to(G[i + 1]) - ETA * to(net.activation_of(i).df(G[i + 1])) * to(delta_bp[i + 1])
-    for i in range(L)
-}
-bcd_state = R["BCD"]["state"]
-
-print("\n" + "=" * 96)
-print("Targets: where each method wants the neurons to go (first 3 samples shown)")
-print("=" * 96)
-print("BP     : no neuron target; W moves along -∂J/∂W = -(σ'(G) ⊙ δ) Fᵀ   (3.1)-(3.2)")
-print(
-    "ProxBP : fits pre-activations T_i = G_{i+1} - η ∂J/∂G_{i+1}, linear in θ = [W, b], σ outside"
-)
-print("BCD    : auxiliary U_i (pre-activation), V_i (activation); minimises its penalty function")
-print("SIBP   : fits activations F_{i+1}^{k+½} = F_{i+1} - η δ_{i+1} through σ: (4.1), δ by (4.2)")
-for i in range(1, L + 1):
-    print(f"\n  neurons F[{i}] (paper's F_{i + 1}); F^k =\n{to(F[i])[:, :3]}")
-    print(f"    SIBP target F^(k+1/2) = F - η δ (4.2):\n{F_half[i][:, :3]}")
-    print(f"    BCD V:\n{to(bcd_state.V[i])[:, :3]}")
-    print(f"    pre-activations G^k =\n{to(G[i])[:, :3]}")
-    print(f"    ProxBP target T = G - η ∂J/∂G (old W, Jacobi):\n{prox_T[i - 1][:, :3]}")
-    print(f"    BCD U:\n{to(bcd_state.U[i])[:, :3]}")
-
-print("\n" + "=" * 96)
-print("SIBP's δ (4.2, new W) against BP's δ (3.1, old W), hidden layers")
-print("=" * 96)
-delta_diff = {}
-for i in range(L - 1, 0, -1):
-    db = to(delta_bp[i])
-    rel = float(np.linalg.norm(delta_si[i] - db) / np.linalg.norm(db))
-    delta_diff[f"F_{i + 1}"] = {
-        "rel_diff": rel,
-        "angle_deg": angle(delta_si[i].ravel(), db.ravel()),
+def targets(P: SimpleNamespace, R: dict) -> SimpleNamespace:
+    """SIBP's δ (4.2) and targets F^(k+½), ProxBP's T, BCD's U and V at the figure's h."""
+    net, Y, L = P.net, P.Y, P.L
+    G, F, delta_bp = P.G, P.F, P.delta_bp
+    sibp_new = R["SIBP"]["params"]
+    # SIBP's δ by (4.2): NEW weights, OLD pre-activations; BP's by (3.1): OLD weights
+    delta_si = [None] * (L + 1)
+    delta_si[L] = to(net.loss_fn.grad(F[L], Y))
+    F_half = {L: to(F[L]) - ETA * delta_si[L]}
+    for i in range(L - 1, 0, -1):
+        sp = to(net.activation_of(i).df(G[i + 1]))
+        delta_si[i] = to(sibp_new[i][0]).T @ (sp * delta_si[i + 1])
+        F_half[i] = to(F[i]) - ETA * delta_si[i]
+    prox_T = {
+        i: to(G[i + 1]) - ETA * to(net.activation_of(i).df(G[i + 1])) * to(delta_bp[i + 1])
+        for i in range(L)
     }
+    bcd_state = R["BCD"]["state"]
+
+    print("\n" + "=" * 96)
+    print("Targets: where each method wants the neurons to go (first 3 samples shown)")
+    print("=" * 96)
+    print("BP     : no neuron target; W moves along -∂J/∂W = -(σ'(G) ⊙ δ) Fᵀ   (3.1)-(3.2)")
     print(
-        f"  δ at F_{i + 1}: ||δ_SIBP - δ_BP|| / ||δ_BP|| = {rel:.3f}, "
-        f"angle {delta_diff[f'F_{i + 1}']['angle_deg']:.1f}°"
+        "ProxBP : fits pre-activations T_i = G_{i+1} - η ∂J/∂G_{i+1}, linear in θ = [W, b], "
+        "σ outside"
     )
-print("""  The top layer's δ_N = ∂J/∂F_N is the same for both; below it SIBP already uses the
+    print(
+        "BCD    : auxiliary U_i (pre-activation), V_i (activation); minimises its penalty function"
+    )
+    print(
+        "SIBP   : fits activations F_{i+1}^{k+½} = F_{i+1} - η δ_{i+1} through σ: (4.1), δ by (4.2)"
+    )
+    for i in range(1, L + 1):
+        print(f"\n  neurons F[{i}] (paper's F_{i + 1}); F^k =\n{to(F[i])[:, :3]}")
+        print(f"    SIBP target F^(k+1/2) = F - η δ (4.2):\n{F_half[i][:, :3]}")
+        print(f"    BCD V:\n{to(bcd_state.V[i])[:, :3]}")
+        print(f"    pre-activations G^k =\n{to(G[i])[:, :3]}")
+        print(f"    ProxBP target T = G - η ∂J/∂G (old W, Jacobi):\n{prox_T[i - 1][:, :3]}")
+        print(f"    BCD U:\n{to(bcd_state.U[i])[:, :3]}")
+
+    print("\n" + "=" * 96)
+    print("SIBP's δ (4.2, new W) against BP's δ (3.1, old W), hidden layers")
+    print("=" * 96)
+    delta_diff = {}
+    for i in range(L - 1, 0, -1):
+        db = to(delta_bp[i])
+        rel = float(np.linalg.norm(delta_si[i] - db) / np.linalg.norm(db))
+        delta_diff[f"F_{i + 1}"] = {
+            "rel_diff": rel,
+            "angle_deg": angle(delta_si[i].ravel(), db.ravel()),
+        }
+        print(
+            f"  δ at F_{i + 1}: ||δ_SIBP - δ_BP|| / ||δ_BP|| = {rel:.3f}, "
+            f"angle {delta_diff[f'F_{i + 1}']['angle_deg']:.1f}°"
+        )
+    print("""  The top layer's δ_N = ∂J/∂F_N is the same for both; below it SIBP already uses the
   updated W above (Gauss–Seidel). So the targets F^(k+1/2) = F − ηδ differ by η(δ_SIBP − δ_BP):
   SIBP asks a lower layer to fix what is still wrong AFTER the layers above have moved
   (middle panel of the figure: red arrows against pink ones).""")
+    return SimpleNamespace(
+        sibp_new=sibp_new,
+        delta_si=delta_si,
+        F_half=F_half,
+        prox_T=prox_T,
+        bcd_state=bcd_state,
+        delta_diff=delta_diff,
+    )
+
 
 # %% [check (4.1)'s optimality: W^{k+1} = W^k − λ ∇f(W^{k+1}), claim C2]
-kkt = []
-for i in range(L):
-    sig = net.activation_of(i)
-    Wn = to(sibp_new[i][0])
-    b0 = to(params0[i][1])
-    Gn = Wn @ to(F[i]) + b0  # (4.1) solves W with b^k fixed
-    grad_f = (
-        2
-        * (
-            (to(sig.f(B.asarray(Gn, args.backend))) - F_half[i + 1])
-            * to(sig.df(B.asarray(Gn, args.backend)))
+def optimality(P: SimpleNamespace, T: SimpleNamespace, lam: float) -> list[float]:
+    """The residual of the fixed-point form of (4.1) for SIBP's new W, per layer."""
+    net, params0, L, F = P.net, P.params0, P.L, P.F
+    sibp_new, F_half = T.sibp_new, T.F_half
+    kkt = []
+    for i in range(L):
+        sig = net.activation_of(i)
+        Wn = to(sibp_new[i][0])
+        b0 = to(params0[i][1])
+        Gn = Wn @ to(F[i]) + b0  # (4.1) solves W with b^k fixed
+        grad_f = (
+            2
+            * (
+                (to(sig.f(B.asarray(Gn, P.backend))) - F_half[i + 1])
+                * to(sig.df(B.asarray(Gn, P.backend)))
+            )
+            @ to(F[i]).T
         )
-        @ to(F[i]).T
+        res = np.linalg.norm(Wn - (to(params0[i][0]) - lam * grad_f)) / np.linalg.norm(
+            Wn - to(params0[i][0])
+        )
+        kkt.append(float(res))
+    print(
+        f"\n(4.1) optimality, ||W^(k+1) - (W^k - λ∇f(W^(k+1)))|| / ||ΔW|| per layer: "
+        f"{[f'{r:.1e}' for r in kkt]}"
     )
-    res = np.linalg.norm(Wn - (to(params0[i][0]) - lam * grad_f)) / np.linalg.norm(
-        Wn - to(params0[i][0])
-    )
-    kkt.append(float(res))
-print(
-    f"\n(4.1) optimality, ||W^(k+1) - (W^k - λ∇f(W^(k+1)))|| / ||ΔW|| per layer: "
-    f"{[f'{r:.1e}' for r in kkt]}"
-)
-assert max(kkt) < 1e-5, kkt
+    assert max(kkt) < 1e-5, kkt
+    return kkt
+
 
 # %% [the figure]
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-COLORS = {"BP": "#7f7f7f", "ProxBP": "#2ca02c", "BCD": "#9467bd", "SIBP": "#d62728"}
-fig, axes = plt.subplots(2, 3, figsize=(17, 10))
-for i in range(L):
-    ax = axes[0, i]
-    W0 = to(params0[i][0])
-    names = [f"W{r + 1}{c + 1}" for r in range(W0.shape[0]) for c in range(W0.shape[1])]
-    names += [f"b{r + 1}" for r in range(W0.shape[0])]
-    x = np.arange(len(names))
-    width = 0.26
-    others = [n for n in R if n != "BP"]
-    top = 0.0
-    for j, name in enumerate(others):
-        v = R[name]
-        Wn, bn = v["params"][i]
-        d = np.concatenate([(to(Wn) - W0).ravel(), (to(bn) - to(params0[i][1])).ravel()])
-        top = max(top, np.abs(d).max())
-        ax.bar(
-            x + (j - 1) * width,
-            d,
-            width,
-            color=COLORS[name],
-            label=f"{name} ({v['angle_per_layer_deg'][i]:.0f}°)",
-        )
-    # BP's step is −h∇J exactly: drawn as tick marks, clipped to the others' scale
-    gi = -h * np.concatenate([to(grads[i][0]).ravel(), to(grads[i][1]).ravel()])
-    lim = 1.35 * top
-    ax.set_ylim(-lim, lim)
-    inside = np.abs(gi) <= lim
-    ax.plot(x[inside], gi[inside], "k_", ms=22, mew=2.5, label="BP = −h∇J (0°)")
-    for xo, g in zip(x[~inside], gi[~inside], strict=True):
-        ax.plot(xo, np.sign(g) * 0.97 * lim, "k^" if g > 0 else "kv", ms=8)
-        ax.annotate(
-            f"BP {g:+.2f}",
-            (xo, np.sign(g) * 0.88 * lim),
-            ha="center",
-            fontsize=7,
-            va="top" if g > 0 else "bottom",
-        )
-    ax.axhline(0, color="k", lw=0.5)
-    ax.set_xticks(x, names, fontsize=8)
-    ax.set_title(
-        f"layer W_{i + 1} ({W0.shape[0]}×{W0.shape[1]}): ΔW, Δb per entry\n"
-        "legend: angle to −∇J of this layer"
-    )
-    ax.set_ylabel("change in one step")
-    ax.legend(fontsize=8)
-
-# neurons of the 2-D hidden layer: F[2] is the paper's F_3 (input of W_3), G[2] its G_3
-k2 = 2
-Fk, Gk = to(F[k2]), to(G[k2])
-
-
 def arrows(ax, start, end, color, label):
     ax.quiver(
         start[0],
@@ -333,98 +316,183 @@ def arrows(ax, start, end, color, label):
     )
 
 
-ax = axes[1, 0]
-ax.scatter(*Gk, c="k", s=25, zorder=3, label="G_3^k (6 samples)")
-arrows(ax, Gk, prox_T[k2 - 1], COLORS["ProxBP"], "ProxBP target G − η∂J/∂G")
-arrows(ax, Gk, to(bcd_state.U[k2]), COLORS["BCD"], "BCD's U_3")
-Gn, _ = net.forward(R["ProxBP"]["params"], X)
-ax.scatter(
-    *to(Gn[k2]),
-    marker="x",
-    color=COLORS["ProxBP"],
-    s=40,
-    label="G_3^(k+1) after ProxBP (its fit of the target)",
-)
-ax.set_title("pre-activation space G_3 (2-D hidden layer)\nProxBP's and BCD's targets")
-ax.set_xlabel("unit 1")
-ax.set_ylabel("unit 2")
-ax.legend(fontsize=8)
+def plot(args, P: SimpleNamespace, R: dict, T: SimpleNamespace, h: float) -> Path:
+    import matplotlib
 
-ax = axes[1, 1]
-ax.scatter(*Fk, c="k", s=25, zorder=3, label="F_3^k = tanh(G_3^k)")
-arrows(ax, Fk, F_half[k2], COLORS["SIBP"], "SIBP target F − ηδ, δ by (4.2), new W_3")
-arrows(ax, Fk, Fk - ETA * to(delta_bp[k2]), "#ff9896", "same with δ by (3.1), old W_3")
-arrows(ax, Fk, to(bcd_state.V[k2]), COLORS["BCD"], "BCD's V_3")
-ax.set_title("activation space F_3: SIBP's target F^(k+½) (4.2)\nvs BP's δ (3.1) and BCD's V")
-ax.set_xlabel("unit 1")
-ax.set_ylabel("unit 2")
-ax.legend(fontsize=8, loc="lower left")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-ax = axes[1, 2]
-ax.scatter(*Fk, c="k", s=25, zorder=3, label="F_3^k")
-for name, v in R.items():
-    _, Fn = net.forward(v["params"], X)
-    arrows(ax, Fk, to(Fn[k2]), COLORS[name], f"{name}: F_3^(k+1), J {J0:.3f} → {v['J_after']:.3f}")
-ax.set_title(
-    "activation space F_3: where the neurons actually go\n(forward pass with each "
-    "method's new weights)"
-)
-ax.set_xlabel("unit 1")
-ax.set_ylabel("unit 2")
-ax.legend(fontsize=8, loc="lower left")
-pts = [Fk] + [to(net.forward(R[n]["params"], X)[1][k2]) for n in ("ProxBP", "BCD", "SIBP")]
-pts = np.hstack(pts + [F_half[k2]])
-pad = 0.15
-for ax in axes[1, 1:]:
-    ax.set_xlim(pts[0].min() - pad, pts[0].max() + pad)
-    ax.set_ylim(pts[1].min() - pad, pts[1].max() + pad)
-for ax in axes[1]:
-    ax.grid(alpha=0.3)
-fig.suptitle(
-    f"One step, four ways: MLP {SIZES}, tanh, square loss, n = {N}; matched step h = {h:g}: "
-    f"BP lr = h; ProxBP & SIBP η = {ETA:g}, λ = h/2 (2λη = h), SIBP exact; "
-    f"BCD γ = ρ = 1, α = 1/h",
-    fontsize=12,
-)
-fig.tight_layout()
-path = common.savefig(fig, args, "03_one_step_four_ways.png")
-print("wrote", path)
+    net, params0, X, L = P.net, P.params0, P.X, P.L
+    G, F, grads, delta_bp, J0 = P.G, P.F, P.grads, P.delta_bp, P.J0
+    F_half, prox_T, bcd_state = T.F_half, T.prox_T, T.bcd_state
+    COLORS = {"BP": "#7f7f7f", "ProxBP": "#2ca02c", "BCD": "#9467bd", "SIBP": "#d62728"}
+    fig, axes = plt.subplots(2, 3, figsize=(17, 10))
+    for i in range(L):
+        ax = axes[0, i]
+        W0 = to(params0[i][0])
+        names = [f"W{r + 1}{c + 1}" for r in range(W0.shape[0]) for c in range(W0.shape[1])]
+        names += [f"b{r + 1}" for r in range(W0.shape[0])]
+        x = np.arange(len(names))
+        width = 0.26
+        others = [n for n in R if n != "BP"]
+        top = 0.0
+        for j, name in enumerate(others):
+            v = R[name]
+            Wn, bn = v["params"][i]
+            d = np.concatenate([(to(Wn) - W0).ravel(), (to(bn) - to(params0[i][1])).ravel()])
+            top = max(top, np.abs(d).max())
+            ax.bar(
+                x + (j - 1) * width,
+                d,
+                width,
+                color=COLORS[name],
+                label=f"{name} ({v['angle_per_layer_deg'][i]:.0f}°)",
+            )
+        # BP's step is −h∇J exactly: drawn as tick marks, clipped to the others' scale
+        gi = -h * np.concatenate([to(grads[i][0]).ravel(), to(grads[i][1]).ravel()])
+        lim = 1.35 * top
+        ax.set_ylim(-lim, lim)
+        inside = np.abs(gi) <= lim
+        ax.plot(x[inside], gi[inside], "k_", ms=22, mew=2.5, label="BP = −h∇J (0°)")
+        for xo, g in zip(x[~inside], gi[~inside], strict=True):
+            ax.plot(xo, np.sign(g) * 0.97 * lim, "k^" if g > 0 else "kv", ms=8)
+            ax.annotate(
+                f"BP {g:+.2f}",
+                (xo, np.sign(g) * 0.88 * lim),
+                ha="center",
+                fontsize=7,
+                va="top" if g > 0 else "bottom",
+            )
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_xticks(x, names, fontsize=8)
+        ax.set_title(
+            f"layer W_{i + 1} ({W0.shape[0]}×{W0.shape[1]}): ΔW, Δb per entry\n"
+            "legend: angle to −∇J of this layer"
+        )
+        ax.set_ylabel("change in one step")
+        ax.legend(fontsize=8)
+
+    # neurons of the 2-D hidden layer: F[2] is the paper's F_3 (input of W_3), G[2] its G_3
+    k2 = 2
+    Fk, Gk = to(F[k2]), to(G[k2])
+
+    ax = axes[1, 0]
+    ax.scatter(*Gk, c="k", s=25, zorder=3, label="G_3^k (6 samples)")
+    arrows(ax, Gk, prox_T[k2 - 1], COLORS["ProxBP"], "ProxBP target G − η∂J/∂G")
+    arrows(ax, Gk, to(bcd_state.U[k2]), COLORS["BCD"], "BCD's U_3")
+    Gn, _ = net.forward(R["ProxBP"]["params"], X)
+    ax.scatter(
+        *to(Gn[k2]),
+        marker="x",
+        color=COLORS["ProxBP"],
+        s=40,
+        label="G_3^(k+1) after ProxBP (its fit of the target)",
+    )
+    ax.set_title("pre-activation space G_3 (2-D hidden layer)\nProxBP's and BCD's targets")
+    ax.set_xlabel("unit 1")
+    ax.set_ylabel("unit 2")
+    ax.legend(fontsize=8)
+
+    ax = axes[1, 1]
+    ax.scatter(*Fk, c="k", s=25, zorder=3, label="F_3^k = tanh(G_3^k)")
+    arrows(ax, Fk, F_half[k2], COLORS["SIBP"], "SIBP target F − ηδ, δ by (4.2), new W_3")
+    arrows(ax, Fk, Fk - ETA * to(delta_bp[k2]), "#ff9896", "same with δ by (3.1), old W_3")
+    arrows(ax, Fk, to(bcd_state.V[k2]), COLORS["BCD"], "BCD's V_3")
+    ax.set_title("activation space F_3: SIBP's target F^(k+½) (4.2)\nvs BP's δ (3.1) and BCD's V")
+    ax.set_xlabel("unit 1")
+    ax.set_ylabel("unit 2")
+    ax.legend(fontsize=8, loc="lower left")
+
+    ax = axes[1, 2]
+    ax.scatter(*Fk, c="k", s=25, zorder=3, label="F_3^k")
+    for name, v in R.items():
+        _, Fn = net.forward(v["params"], X)
+        arrows(
+            ax, Fk, to(Fn[k2]), COLORS[name], f"{name}: F_3^(k+1), J {J0:.3f} → {v['J_after']:.3f}"
+        )
+    ax.set_title(
+        "activation space F_3: where the neurons actually go\n(forward pass with each "
+        "method's new weights)"
+    )
+    ax.set_xlabel("unit 1")
+    ax.set_ylabel("unit 2")
+    ax.legend(fontsize=8, loc="lower left")
+    pts = [Fk] + [to(net.forward(R[n]["params"], X)[1][k2]) for n in ("ProxBP", "BCD", "SIBP")]
+    pts = np.hstack(pts + [F_half[k2]])
+    pad = 0.15
+    for ax in axes[1, 1:]:
+        ax.set_xlim(pts[0].min() - pad, pts[0].max() + pad)
+        ax.set_ylim(pts[1].min() - pad, pts[1].max() + pad)
+    for ax in axes[1]:
+        ax.grid(alpha=0.3)
+    fig.suptitle(
+        f"One step, four ways: MLP {SIZES}, tanh, square loss, n = {N}; matched step h = {h:g}: "
+        f"BP lr = h; ProxBP & SIBP η = {ETA:g}, λ = h/2 (2λη = h), SIBP exact; "
+        f"BCD γ = ρ = 1, α = 1/h",
+        fontsize=12,
+    )
+    fig.tight_layout()
+    path = common.savefig(fig, args, "03_one_step_four_ways.png")
+    plt.close(fig)
+    return path
+
 
 # %% [numbers]
-common.save_results(
-    args,
-    "03_one_step_four_ways",
-    {
-        "settings": {
-            "net": SIZES,
-            "activation": "tanh",
-            "loss": "square, mean over columns",
-            "n": N,
-            "init": "seed 2, N(0, 0.5) weights and biases",
-            "data": "X ~ N(0,1) (seed 0), Y = tanh(A X), A = [[1.5, -1], [1, 1.5]]",
-            "matching": "BP lr h; ProxBP/SIBP eta=1, lam=h/2 (2*lam*eta = h), exact solvers; "
-            "BCD gamma=rho=1, alpha=1/h",
-            "steps_h": STEPS,
-            "figure_h": FIG_H,
-        },
-        "J_before": J0,
-        "per_h": {
-            str(hh): {
-                name: {
-                    k: v[k]
-                    for k in (
-                        "J_after",
-                        "angle_to_minus_grad_deg",
-                        "angle_per_layer_deg",
-                        "step_norm",
-                        "step_over_h_grad_norm",
-                    )
+def main(argv: list[str] | None = None) -> dict:
+    args = common.options(__doc__, argv)
+    np.set_printoptions(precision=4, suppress=True, linewidth=120)
+    P = problem(args.backend)
+    starting_point(P)
+    runs = {h: one_step(P, h) for h in STEPS}
+    summary_table(P, runs)
+    h = FIG_H
+    lam = h / (2 * ETA)
+    R = runs[h]
+    side_by_side(P, R, h)
+    T = targets(P, R)
+    kkt = optimality(P, T, lam)
+    path = plot(args, P, R, T, h)
+    print("wrote", path)
+    J0, delta_diff = P.J0, T.delta_diff
+    common.save_results(
+        args,
+        "03_one_step_four_ways",
+        {
+            "settings": {
+                "net": SIZES,
+                "activation": "tanh",
+                "loss": "square, mean over columns",
+                "n": N,
+                "init": "seed 2, N(0, 0.5) weights and biases",
+                "data": "X ~ N(0,1) (seed 0), Y = tanh(A X), A = [[1.5, -1], [1, 1.5]]",
+                "matching": "BP lr h; ProxBP/SIBP eta=1, lam=h/2 (2*lam*eta = h), exact solvers; "
+                "BCD gamma=rho=1, alpha=1/h",
+                "steps_h": STEPS,
+                "figure_h": FIG_H,
+            },
+            "J_before": J0,
+            "per_h": {
+                str(hh): {
+                    name: {
+                        k: v[k]
+                        for k in (
+                            "J_after",
+                            "angle_to_minus_grad_deg",
+                            "angle_per_layer_deg",
+                            "step_norm",
+                            "step_over_h_grad_norm",
+                        )
+                    }
+                    for name, v in r.items()
                 }
-                for name, v in r.items()
-            }
-            for hh, r in runs.items()
+                for hh, r in runs.items()
+            },
+            "delta_sibp_vs_bp_at_figure_h": delta_diff,
+            "sibp_41_optimality_rel_residual": kkt,
         },
-        "delta_sibp_vs_bp_at_figure_h": delta_diff,
-        "sibp_41_optimality_rel_residual": kkt,
-    },
-)
+    )
+    return runs
+
+
+if __name__ == "__main__":
+    main()

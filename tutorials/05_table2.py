@@ -8,17 +8,26 @@ N(0, 0.05), 50 epochs, 5 runs) on all of MNIST and reports the training / test a
 - SIBP with η ∈ {10, 1, 0.1} and λ ∈ {100, 10, 1, 0.1, 0.01}: 100 % training and
   ≈ 98.2 % test for η ∈ {10, 1}, ≈ 98.9 % / 97.6 % for η = 0.1.
 
-This script runs the same grid through :func:`sibp_ref.train.run_grid` (one JSON-lines log
+This script runs the same grid through :func:`sibp_ref.run_grid` (one JSON-lines log
 per run under ``runs/05_table2/``; an interrupted run resumes where it stopped), prints our
 table beside the paper's (the paper's numbers are typed in from its Table 2, labelled
-"paper") and draws both as heat maps of test accuracy.
+"paper") and draws both as heat maps of test accuracy, with the spread over the seeds
+(mean ± standard deviation of the final accuracies, and every seed as a dot).
 
 Settings
 --------
 - default (CPU): the first 10 000 MNIST training samples, 2 epochs, 1 seed; the full
-  10 000-sample test set. Measured: 1 630 s for the 25 runs on 2 cores shared with other
-  jobs (load 7–12); ``--n-train 5000`` halves it.
-- ``--paper``: 60 000 samples, 50 epochs, 5 seeds (hours on a CPU; ``--backend cupy``).
+  10 000-sample test set (``figures/05_table2.md`` records how long it takes);
+  ``--n-train 5000`` halves it.
+- ``--paper``: 60 000 samples, 50 epochs, 5 seeds (hours on a CPU; ``--backend cupy``),
+  logged to ``tutorials/results/05_table2_paper/`` (the committed logs).
+- ``--replot`` (with the settings of the logs to read, e.g. ``--paper --replot``): rebuild
+  the figure and the numbers from the logs alone, running nothing; a cell shows the seeds
+  whose runs have ended (give ``--backend`` as the runs had it: it is part of a run's key,
+  and needs no GPU to replot).
+- ``--authors-solver``: two extra rows, SIBP η = 1 and η = 10 with the authors' inner
+  solver (``solver="ncg_authors"``, ``docs/conventions.md §5``).
+- ``--workers N`` / ``--scheduler ADDRESS``: runs of the grid at once, or on a Dask cluster.
 - ``--n-train``, ``--epochs``, ``--seeds`` set each alone, e.g. for an 8-minute GPU run
   ``--epochs 5 --seeds 1 --n-train 60000 --backend cupy``.
 - ``--quick`` (tests): 500 samples, 1 epoch, a 2 × 2 corner of the grid, synthetic data
@@ -28,7 +37,7 @@ Batches are drawn with replacement (``n // 100`` per epoch), as the authors' cod
 
 How we read Table 2's η and λ (``--reading code``, the default)
 ---------------------------------------------------------------
-In our convention (SPEC §1, the paper's own formulas: ``J`` a mean, prox term
+In our convention (``docs/conventions.md §2``, the paper's own formulas: ``J`` a mean, prox term
 ``1/(2λ)||W − W^k||²``) a small SIBP step moves ``W`` by ``−2λη∇J`` and ProxBP as λ → 0 is
 SGD with lr ``2λη``. Read literally in these symbols (``--reading paper``), Table 2 cannot be
 right at its small-λ end: ProxBP (η = 0.1, λ = 0.01) and SIBP (η = 0.1, λ = 0.01) would be
@@ -36,18 +45,18 @@ SGD with lr 0.002, five times smaller than the lr = 0.01 at which the same table
 reach only 93 % training accuracy after 50 epochs, yet they are reported at 100 % and
 98.6 %. And Table 2's λ-columns barely differ while 2λη spans four decades.
 
-The authors' MATLAB code (SPEC §1) sums ``δ_N = softmax − Y`` over the batch and weights the
-prox term by ``λ_c``; in our symbols ``η = 100 η_c`` (batch 100) and ``λ = 1/(2λ_c)``, and its
-defaults (η_c = 0.1, λ_c = 1) are the middle of Table 2's grid. Read this way the effective
-step is ``2λη = 100 η_c/λ_c``: ProxBP and SIBP at (0.1, 100) move like SGD with lr 0.1, and
-SIBP η = 0.1, λ = 100 (98.99 / 97.27) sits next to SGD lr = 0.1 (98.42 / 97.57) as it
-should; larger λ_c means smaller steps, and every other cell has a step large enough to
-reach 100 % training accuracy. So by default we take Table 2's (η, λ) as the code's
-(η_c, λ_c) for SIBP and ProxBP and convert them; SGD's lr is the ordinary lr on the mean
-loss in both readings (its row behaves like it: lr = 1 trains, lr = 10 diverges).
-``--reading paper`` runs the literal reading instead (our η, λ = the table's); its figure
-and numbers are written as ``05_table2_reading-paper.*`` beside the default's. The run logs
-of both readings share one folder (SGD's runs are the same in both).
+The authors' MATLAB code (``docs/conventions.md §4``) sums ``δ_N = softmax − Y`` over the
+batch and weights the prox term by ``λ_c``; in our symbols ``η = 100 η_c`` (batch 100) and
+``λ = 1/(2λ_c)``, and its defaults (η_c = 0.1, λ_c = 1) are the middle of Table 2's grid.
+Read this way the effective step is ``2λη = 100 η_c/λ_c``: ProxBP and SIBP at (0.1, 100)
+move like SGD with lr 0.1, and SIBP η = 0.1, λ = 100 (98.99 / 97.27) sits next to SGD lr =
+0.1 (98.42 / 97.57) as it should; larger λ_c means smaller steps, and every other cell has a
+step large enough to reach 100 % training accuracy. So by default we take Table 2's (η, λ)
+as the code's (η_c, λ_c) for SIBP and ProxBP and convert them; SGD's lr is the ordinary lr
+on the mean loss in both readings (its row behaves like it: lr = 1 trains, lr = 10
+diverges). ``--reading paper`` runs the literal reading instead (our η, λ = the table's);
+its figure and numbers are written as ``05_table2_reading-paper.*`` beside the default's.
+The run logs of both readings share one folder (SGD's runs are the same in both).
 
 What "stable" means across methods. Under the code reading the grid asks SIBP to take
 effective steps 2λη from 0.001 to 10⁵ — far beyond the lr = 10 at which SGD diverges; the
@@ -60,27 +69,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-
-sys.path.insert(0, str(common.ROOT))  # run from a checkout without installing
-
-from sibp_ref.datasets import DataError, _locate_idx  # noqa: E402
-from sibp_ref.train import RunConfig, run_grid  # noqa: E402
+from sibp_ref import RunConfig, make_method, read_log
 
 NAME = "05_table2"
 LRS = [100.0, 10.0, 1.0, 0.1, 0.01]
 LAMS = [100.0, 10.0, 1.0, 0.1, 0.01]
 SIBP_ETAS = [10.0, 1.0, 0.1]
+AUTHORS_ETAS = [10.0, 1.0]  # the --authors-solver rows
 PROX_ETA = 0.1
 BATCH = 100
 CHANCE = 0.2  # training accuracy below this (10 classes) counts as a failed run
+PAPER_RUNS = common.ROOT / "tutorials" / "results" / f"{NAME}_paper"
 
 #: The paper's Table 2 (training / test accuracy, mean of 5 runs, 50 epochs); None = "/".
 #: Rows: SGD over LRS; ProxBP η=0.1 over LAMS; SIBP η=10, 1, 0.1 over LAMS.
@@ -106,13 +111,8 @@ def to_ours(eta: float, lam: float, reading: str, batch: int = BATCH) -> tuple[f
     return eta, lam
 
 
-def hyper(eta: float, lam: float) -> dict:
-    e, la = to_ours(eta, lam, args.reading)
-    return {"eta": e, "lam": la}
-
-
-def parse(argv=None) -> argparse.Namespace:
-    args = common.options(__doc__.splitlines()[0], argv)
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    args = common.options(__doc__.splitlines()[0], argv, grid=True)
     p = argparse.ArgumentParser()
     p.add_argument("--paper", action="store_true", help="60 000 samples, 50 epochs, 5 seeds")
     p.add_argument("--n-train", type=int, default=None)
@@ -121,6 +121,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--reading", choices=("code", "paper"), default="code")
     p.add_argument("--sampling", choices=("replacement", "shuffle"), default="replacement")
     p.add_argument("--runs", default=None, help="folder of the run logs (default runs/05_table2)")
+    p.add_argument("--replot", action="store_true", help="figure and numbers from the logs")
+    p.add_argument("--authors-solver", action="store_true", help="SIBP rows with ncg_authors")
     extra, _ = p.parse_known_args(argv)
     for k, v in vars(extra).items():
         setattr(args, k, v)
@@ -136,34 +138,31 @@ def parse(argv=None) -> argparse.Namespace:
     return args
 
 
-args = parse()
-try:
-    _locate_idx("mnist", args.data_dir)
-    have_mnist = True
-except DataError:
-    have_mnist = False
-dataset = "mnist" if have_mnist else "synthetic"
-if not have_mnist:
-    if not args.quick:
-        raise SystemExit("MNIST not found: pass --data-dir or set SIBP_REF_DATA")
-    print("MNIST not found: quick mode runs on the synthetic set")
+def runs_dir(args: argparse.Namespace) -> Path:
+    """Where the logs go: ``--runs``; else under ``--out``; else the committed paper logs
+    (``--paper``) or ``runs/05_table2``."""
+    if args.runs:
+        return Path(args.runs)
+    if args.out:
+        return Path(args.out) / "runs" / NAME
+    return PAPER_RUNS if args.paper else common.ROOT / "runs" / NAME
 
-lrs, lams, etas = (LRS, LAMS, SIBP_ETAS)
-if args.quick:  # a 2 × 2 corner; not η = 10 (ours 1000): on the synthetic set in float32
-    # it breaks the last layer's Cholesky within 5 steps (see figures/05_table2.md)
-    lrs, lams, etas = [10.0, 0.1], [1.0, 0.01], [1.0, 0.1]
-seeds = list(range(args.seeds))
-runs_dir = Path(args.runs) if args.runs else common.ROOT / "runs" / NAME
-if args.out and not args.runs:
-    runs_dir = Path(args.out) / "runs" / NAME
-print(
-    f"Table 2 on {dataset}: n_train={args.n_train}, epochs={args.epochs}, seeds={args.seeds}, "
-    f"reading={args.reading}, sampling={args.sampling}, backend={args.backend}"
-)
+
+def out_name(args: argparse.Namespace) -> str:
+    """The literal reading's and the paper-length figure and numbers sit beside the
+    default's, not over them."""
+    return (
+        NAME
+        + ("_paper" if args.paper else "")
+        + ("" if args.reading == "code" else "_reading-paper")
+    )
 
 
 # %% the grid, as plain run configurations
-def config(method: str, hyper: dict, seed: int) -> RunConfig:
+# A row is (label, method, [(column, hyper-parameters)], the paper's row it is compared with).
+# The run key of a cell (the log's file name) depends on these values only, so the same cell
+# and seed always find the same log.
+def config(args, dataset: str, method: str, hyper: dict, seed: int) -> RunConfig:
     return RunConfig(
         method=method,
         hyper=hyper,
@@ -182,50 +181,136 @@ def config(method: str, hyper: dict, seed: int) -> RunConfig:
     )
 
 
-rows: list[tuple[str, str, list[tuple[float, dict]]]] = []  # (label, method, [(col, hyper)])
-rows.append(("SGD", "sgd", [(lr, {"lr": lr}) for lr in lrs]))
-rows.append(
-    (
-        f"ProxBP η={PROX_ETA:g}",
-        "proxbp",
-        [(lam, hyper(PROX_ETA, lam)) for lam in lams],
-    )
-)
-for eta in etas:
-    rows.append(
-        (
-            f"SIBP η={eta:g}",
-            "sibp",
-            [(lam, hyper(eta, lam)) for lam in lams],
-        )
-    )
-configs = [config(m, h, s) for _, m, cells in rows for _, h in cells for s in seeds]
-t0 = time.perf_counter()
-results = run_grid(configs, runs_dir, progress=False)
-wall = time.perf_counter() - t0
-by_key = {cfg.key(): h for cfg, h in results}
-print(f"{len(configs)} runs in {wall:.0f} s (logs in {runs_dir})")
+def table_rows(args) -> list[tuple[str, str, list[tuple[float, dict]], str]]:
+    lrs, lams, etas = (LRS, LAMS, SIBP_ETAS)
+    if args.quick:  # a 2 × 2 corner; not η = 10 (ours 1000): on the synthetic set in float32
+        # it breaks the last layer's Cholesky within 5 steps (see figures/05_table2.md)
+        lrs, lams, etas = [10.0, 0.1], [1.0, 0.01], [1.0, 0.1]
+
+    def hyper(eta: float, lam: float, **more) -> dict:
+        e, la = to_ours(eta, lam, args.reading)
+        return {"eta": e, "lam": la, **more}
+
+    prox = f"ProxBP η={PROX_ETA:g}"
+    rows = [("SGD", "sgd", [(lr, {"lr": lr}) for lr in lrs], "SGD")]
+    rows.append((prox, "proxbp", [(lam, hyper(PROX_ETA, lam)) for lam in lams], prox))
+    for eta in etas:
+        label = f"SIBP η={eta:g}"
+        rows.append((label, "sibp", [(lam, hyper(eta, lam)) for lam in lams], label))
+    if args.authors_solver:
+        for eta in [e for e in AUTHORS_ETAS if e in etas or args.quick]:
+            cells = [(lam, hyper(eta, lam, solver="ncg_authors")) for lam in lams]
+            rows.append((f"SIBP η={eta:g} authors' NCG", "sibp", cells, f"SIBP η={eta:g}"))
+    return rows
 
 
-# %% our table beside the paper's
-def cell(method: str, hyper: dict) -> dict:
-    hs = [by_key[config(method, hyper, s).key()] for s in seeds]
+def check_authors_solver() -> None:
+    """Fail before any run when this version of the package lacks the authors' NCG."""
+    try:
+        make_method("sibp", solver="ncg_authors")
+    except (ValueError, ImportError) as exc:
+        raise SystemExit(
+            f"--authors-solver needs SIBP(solver='ncg_authors'), which this version of "
+            f"sibp_ref does not have ({exc}); leave the flag out"
+        ) from None
+
+
+def run(args, dataset: str, rows) -> tuple[dict, float]:
+    """Run (or read back) every cell and seed; returns run key → History, and the wall time."""
+    seeds = range(args.seeds)
+    configs = [
+        config(args, dataset, m, h, s) for _, m, cells, _ in rows for _, h in cells for s in seeds
+    ]
+    t0 = time.perf_counter()
+    results = common.run_grid(configs, runs_dir(args), args, progress=False)
+    wall = time.perf_counter() - t0
+    print(f"{len(configs)} runs in {wall:.0f} s (logs in {runs_dir(args)})")
+    return {cfg.key(): h for cfg, h in results if h is not None}, wall
+
+
+def read_back(args, rows) -> tuple[str, dict]:
+    """The logs of the table's cells that have ended, for every seed found: nothing runs.
+
+    The data set is the one the logs were run on (MNIST, or the synthetic set of a quick
+    run); a cell's seeds are those whose log says ``finished`` or ``diverged``.
+    """
+    folder = runs_dir(args)
+    logs = {p.stem: read_log(p) for p in sorted(folder.glob("*.jsonl"))}
+    if not logs:
+        raise SystemExit(f"--replot: no run logs (*.jsonl) in {folder}; pass --runs DIR")
+    heads = [h.settings.get("config", {}) for h in logs.values()]
+    datasets = {c.get("dataset") for c in heads} - {None}
+    dataset = "mnist" if "mnist" in datasets else sorted(datasets)[0]
+    seeds = sorted({c.get("seed", 0) for c in heads} | set(range(args.seeds)))
+    by_key = {}
+    for _, m, cells, _ in rows:
+        for _, h in cells:
+            for s in seeds:
+                key = config(args, dataset, m, h, s).key()
+                if key in logs and logs[key].status in ("finished", "diverged"):
+                    by_key[key] = logs[key]
+    print(f"replot: {len(by_key)} ended runs of this table among {len(logs)} logs in {folder}")
+    args.seeds = len(seeds)
+    return dataset, by_key
+
+
+# %% our table beside the paper's: mean ± sd over the seeds present
+def cell(hs: list) -> dict:
+    """One cell's summary over its seeds' histories (those whose runs have ended)."""
     div = sum(h.diverged or not np.isfinite(h.final.get("train_loss", np.nan)) for h in hs)
     ok = [h for h in hs if not h.diverged]
     tr = [h.final["train_acc"] for h in ok]
     te = [h.final["test_acc"] for h in ok]
+
+    def mean(v):
+        return float(np.mean(v)) if v else None
+
+    def sd(v):
+        return float(np.std(v)) if len(v) > 1 else None
+
     return {
-        "hyper": hyper,
         "diverged": div,
         # "/" in the paper: a run that fails; ours fail by NaN or by staying at chance level
         "failed": bool(div or not tr or np.mean(tr) < CHANCE),
         "runs": len(hs),
-        "train_acc": float(np.mean(tr)) if tr else None,
-        "test_acc": float(np.mean(te)) if te else None,
-        "test_acc_std": float(np.std(te)) if len(te) > 1 else None,
-        "train_loss": float(np.mean([h.final["train_loss"] for h in ok])) if ok else None,
-        "time_s": float(np.mean([h.final["time"] for h in hs])),
+        "seeds": [h.settings.get("config", {}).get("seed") for h in hs],
+        "train_acc": mean(tr),
+        "train_acc_std": sd(tr),
+        "test_acc": mean(te),
+        "test_acc_std": sd(te),
+        "test_acc_per_seed": te,
+        "train_loss": mean([h.final["train_loss"] for h in ok]),
+        "time_s": mean([h.final["time"] for h in hs]),
     }
+
+
+def eff_step(method: str, hyper: dict) -> float:
+    return hyper["lr"] if method == "sgd" else 2 * hyper["lam"] * hyper["eta"]
+
+
+def build_table(args, dataset: str, rows, by_key: dict) -> list[dict]:
+    table = []
+    for label, method, cells, paper_label in rows:
+        ours = []
+        for _, h in cells:
+            keys = [config(args, dataset, method, h, s).key() for s in range(args.seeds)]
+            ours.append({"hyper": h, **cell([by_key[k] for k in keys if k in by_key])})
+        cols = [c for c, _ in cells]
+        paper = [PAPER[paper_label][(LRS if method == "sgd" else LAMS).index(c)] for c in cols]
+        table.append(
+            {
+                "row": label,
+                "method": method,
+                "columns": cols,
+                "column_name": "lr" if method == "sgd" else "λ",
+                "ours": ours,
+                "paper": [
+                    None if p is None else {"train_acc": p[0], "test_acc": p[1]} for p in paper
+                ],
+                "effective_step": [eff_step(method, h) for _, h in cells],
+            }
+        )
+    return table
 
 
 def fmt(tr, te) -> str:
@@ -233,128 +318,189 @@ def fmt(tr, te) -> str:
 
 
 def fmt_ours(o: dict) -> str:
-    if not o["failed"]:
-        return fmt(o["train_acc"], o["test_acc"])
-    return "/ (NaN)" if o["diverged"] else f"/ ({o['train_acc']:.3f})"
+    if o["runs"] == 0:
+        return "(no run)"
+    if o["failed"]:
+        return "/ (NaN)" if o["diverged"] else f"/ ({o['train_acc']:.3f})"
+    sd = "" if o["test_acc_std"] is None else f"±{o['test_acc_std']:.4f}"
+    return fmt(o["train_acc"], o["test_acc"]) + sd
 
 
-def eff_step(method: str, hyper: dict) -> float:
-    return hyper["lr"] if method == "sgd" else 2 * hyper["lam"] * hyper["eta"]
-
-
-table = []
-lines = []
-for label, method, cells in rows:
-    ours = [cell(method, h) for _, h in cells]
-    cols = [c for c, _ in cells]
-    paper_row = [PAPER[label][(LRS if method == "sgd" else LAMS).index(c)] for c in cols]
-    table.append(
-        {
-            "row": label,
-            "method": method,
-            "columns": cols,
-            "column_name": "lr" if method == "sgd" else "λ",
-            "ours": ours,
-            "paper": [
-                None if p is None else {"train_acc": p[0], "test_acc": p[1]} for p in paper_row
-            ],
-            "effective_step": [eff_step(method, h) for _, h in cells],
-        }
-    )
-    name = "lr" if method == "sgd" else "λ"
-    lines.append(f"\n{label:<14}" + "".join(f"{name + '=' + format(c, 'g'):>17}" for c in cols))
-    lines.append(f"{'  ours':<14}" + "".join(f"{fmt_ours(o):>17}" for o in ours))
-    lines.append(
-        f"{'  paper':<14}" + "".join(f"{('/' if p is None else fmt(*p)):>17}" for p in paper_row)
-    )
-    if method != "sgd":
+def print_table(args, table: list[dict]) -> None:
+    lines = []
+    for t in table:
+        cols, name, ours = t["columns"], t["column_name"], t["ours"]
         lines.append(
-            f"{'  our η, λ':<14}"
+            f"\n{t['row']:<14}" + "".join(f"{name + '=' + format(c, 'g'):>24}" for c in cols)
+        )
+        lines.append(f"{'  ours':<14}" + "".join(f"{fmt_ours(o):>24}" for o in ours))
+        lines.append(f"{'  seeds':<14}" + "".join(f"{o['runs']:>24}" for o in ours))
+        lines.append(
+            f"{'  paper':<14}"
             + "".join(
-                f"{format(h['eta'], 'g') + ', ' + format(h['lam'], 'g'):>17}" for _, h in cells
+                f"{('/' if p is None else fmt(p['train_acc'], p['test_acc'])):>24}"
+                for p in t["paper"]
             )
         )
-    lines.append(f"{'  2λη (lr)':<14}" + "".join(f"{eff_step(method, h):>17.4g}" for _, h in cells))
-print(
-    f"\nTraining/test accuracy after {args.epochs} epoch(s), {args.n_train} training samples, "
-    f"mean of {args.seeds} seed(s); paper: 50 epochs, 60 000 samples, 5 runs; '/' = failed: "
-    f"NaN, or training accuracy below {CHANCE} (ours in brackets)" + "\n".join(lines)
-)
+        if t["method"] != "sgd":
+            lines.append(
+                f"{'  our η, λ':<14}"
+                + "".join(
+                    f"{format(o['hyper']['eta'], 'g') + ', ' + format(o['hyper']['lam'], 'g'):>24}"
+                    for o in ours
+                )
+            )
+        lines.append(f"{'  2λη (lr)':<14}" + "".join(f"{s:>24.4g}" for s in t["effective_step"]))
+    print(
+        f"\nTraining/test accuracy after {args.epochs} epoch(s), {args.n_train} training samples, "
+        f"mean (± sd of the test accuracy) over the seeds present (up to {args.seeds}); paper: "
+        f"50 epochs, 60 000 samples, 5 runs; '/' = failed: NaN, or training accuracy below "
+        f"{CHANCE} (ours in brackets)" + "\n".join(lines)
+    )
 
-# %% the figure: test accuracy as heat maps, ours and the paper's
-import matplotlib  # noqa: E402
 
-if not sys.stdout.isatty():
-    matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.colors import Normalize  # noqa: E402
-
-ncol = len(lams)
-labels = [t["row"] for t in table]
-fig, axes = plt.subplots(1, 2, figsize=(13, 0.75 * len(labels) + 2.2), sharey=True)
-cmap = plt.get_cmap("viridis").copy()
-cmap.set_bad("#d9d9d9")
-norm = Normalize(vmin=0.85, vmax=0.99)
-for ax, which in zip(axes, ("ours", "paper"), strict=True):
-    M = np.full((len(table), ncol), np.nan)
+# %% the figure: test accuracy as heat maps, ours and the paper's, and the seeds' spread
+def heat_map(ax, table: list[dict], which: str, norm, cmap) -> object:
+    M = np.full((len(table), max(len(t["columns"]) for t in table)), np.nan)
     for i, t in enumerate(table):
         for j in range(len(t["columns"])):
             v = t[which][j]
-            failed = v is None or (which == "ours" and v["failed"])
+            failed = v is None or (which == "ours" and (v["failed"] or v["runs"] == 0))
             if not failed:
                 M[i, j] = v["test_acc"]
             if failed:
                 txt = "/" if v is None else fmt_ours(v)
+            elif which == "ours":
+                sd = v["test_acc_std"]
+                txt = f"{v['train_acc']:.4f}\n{v['test_acc']:.4f}" + (
+                    "" if sd is None else f"±{sd:.4f}"
+                )
+                txt += f"\nn={v['runs']}"
             else:
                 txt = f"{v['train_acc']:.4f}\n{v['test_acc']:.4f}"
             if which == "ours" and t["method"] != "sgd":
                 txt += f"\n2λη={t['effective_step'][j]:.3g}"
             dark = np.isfinite(M[i, j]) and norm(M[i, j]) < 0.5
-            ax.text(j, i, txt, ha="center", va="center", fontsize=7.5, color="w" if dark else "k")
-    im = ax.imshow(np.ma.masked_invalid(M), cmap=cmap, norm=norm, aspect="auto")
-    ax.set_xticks(range(ncol))
-    ax.set_xticklabels([f"{c:g}" for c in lams])
-    ax.set_xlabel("λ as in Table 2  (SGD row: lr = " + ", ".join(f"{c:g}" for c in lrs) + ")")
-    ax.set_yticks(range(len(labels)))
-    ax.set_yticklabels(labels)
-    if which == "ours":
-        ax.set_title(
-            f"ours: {dataset} {args.n_train} samples, {args.epochs} epoch(s), "
-            f"{args.seeds} seed(s), reading={args.reading}",
-            fontsize=9,
-        )
-    else:
-        ax.set_title("paper (Table 2): 60 000 samples, 50 epochs, 5 runs", fontsize=9)
-fig.colorbar(im, ax=axes, label="test accuracy (cell text: train / test; grey '/': failed)")
-fig.suptitle(
-    "Table 2: 784-500-10 ReLU, softmax CE, batch 100, init N(0, 0.05)"
-    + (" [quick]" if args.quick else "")
-)
-# the literal reading's figure and numbers sit beside the default's, not over them
-OUTNAME = NAME if args.reading == "code" else f"{NAME}_reading-paper"
-png = common.savefig(fig, args, f"{OUTNAME}.png")
-print(f"figure: {png}")
+            ax.text(j, i, txt, ha="center", va="center", fontsize=7, color="w" if dark else "k")
+    return ax.imshow(np.ma.masked_invalid(M), cmap=cmap, norm=norm, aspect="auto")
 
-# %% numbers
-out = common.save_results(
-    args,
-    OUTNAME,
-    {
-        "settings": {
-            "dataset": dataset,
-            "n_train": args.n_train,
-            "epochs": args.epochs,
-            "seeds": args.seeds,
-            "reading": args.reading,
-            "sampling": args.sampling,
-            "batch_size": BATCH,
-            "net": "784-500-10 relu, softmax cross-entropy, init N(0, 0.05), float32",
-            "paper_settings": "60 000 samples, 50 epochs, 5 runs",
+
+def seed_spread(ax, table: list[dict]) -> None:
+    """Every seed's final test accuracy per cell (dots), mean ± sd (bar), the paper (×)."""
+    width = 0.8 / len(table)
+    for i, t in enumerate(table):
+        color = f"C{i}"
+        for j, o in enumerate(t["ours"]):
+            x = j - 0.4 + (i + 0.5) * width
+            p = t["paper"][j]
+            if p is not None:
+                ax.plot(x, p["test_acc"], "x", color=color, ms=4)
+            if o["failed"] or not o["test_acc_per_seed"]:
+                continue
+            v = np.asarray(o["test_acc_per_seed"])
+            ax.plot(np.full(len(v), x), v, ".", color=color, ms=4, alpha=0.6)
+            ax.errorbar(
+                x, v.mean(), yerr=v.std() if len(v) > 1 else 0, fmt="_", color=color, capsize=2
+            )
+        ax.plot([], [], "o", color=color, label=t["row"])
+    ax.plot([], [], "kx", label="paper")
+    ax.set_ylabel("final test accuracy (each seed; mean ± sd)")
+    ax.legend(fontsize=7, ncol=4, loc="lower left")
+
+
+def plot(args, dataset: str, table: list[dict]) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize
+
+    labels = [t["row"] for t in table]
+    fig = plt.figure(figsize=(13, 0.8 * len(labels) + 6.5))
+    grid = fig.add_gridspec(2, 2, height_ratios=[0.8 * len(labels) + 2, 3.5])
+    axes = [fig.add_subplot(grid[0, 0])]
+    axes.append(fig.add_subplot(grid[0, 1], sharey=axes[0]))
+    cmap = plt.get_cmap("viridis").with_extremes(bad="#d9d9d9")
+    norm = Normalize(vmin=0.85, vmax=0.99)
+    lams, lrs = table[1]["columns"], table[0]["columns"]
+    for ax, which in zip(axes, ("ours", "paper"), strict=True):
+        im = heat_map(ax, table, which, norm, cmap)
+        ax.set_xticks(range(len(lams)))
+        ax.set_xticklabels([f"{c:g}" for c in lams])
+        ax.set_xlabel("λ as in Table 2  (SGD row: lr = " + ", ".join(f"{c:g}" for c in lrs) + ")")
+        ax.set_yticks(range(len(labels)))
+        ax.set_yticklabels(labels)
+    axes[0].set_title(
+        f"ours: {dataset} {args.n_train} samples, {args.epochs} epoch(s), up to {args.seeds} "
+        f"seed(s) (n per cell), reading={args.reading}",
+        fontsize=9,
+    )
+    axes[1].set_title("paper (Table 2): 60 000 samples, 50 epochs, 5 runs", fontsize=9)
+    axes[1].tick_params(labelleft=False)
+    fig.colorbar(im, ax=axes, label="test accuracy (cell text: train / test; grey '/': failed)")
+    spread = fig.add_subplot(grid[1, :])
+    seed_spread(spread, table)
+    spread.set_xticks(range(len(lams)))
+    spread.set_xticklabels(
+        [f"λ={c:g} (SGD lr={lr:g})" for c, lr in zip(lams, lrs, strict=False)], fontsize=8
+    )
+    fig.suptitle(
+        "Table 2: 784-500-10 ReLU, softmax CE, batch 100, init N(0, 0.05)"
+        + (" [quick]" if args.quick else "")
+    )
+    png = common.savefig(fig, args, f"{out_name(args)}.png")
+    plt.close(fig)
+    return png
+
+
+# %% run, or read the logs back, then the table, the figure and the numbers
+def main(argv: list[str] | None = None) -> dict:
+    args = parse(argv)
+    rows = table_rows(args)
+    if args.replot:
+        dataset, by_key = read_back(args, rows)
+        wall = 0.0
+    else:
+        if args.authors_solver:
+            check_authors_solver()
+        dataset = common.dataset_or_synthetic(args, "mnist")
+        print(
+            f"Table 2 on {dataset}: n_train={args.n_train}, epochs={args.epochs}, "
+            f"seeds={args.seeds}, reading={args.reading}, sampling={args.sampling}, "
+            f"backend={args.backend}"
+        )
+        by_key, wall = run(args, dataset, rows)
+    table = build_table(args, dataset, rows, by_key)
+    print_table(args, table)
+    png = plot(args, dataset, table)
+    print(f"figure: {png}")
+    settings = {
+        "dataset": dataset,
+        "n_train": args.n_train,
+        "epochs": args.epochs,
+        "seeds": args.seeds,
+        "reading": args.reading,
+        "sampling": args.sampling,
+        "batch_size": BATCH,
+        "net": "784-500-10 relu, softmax cross-entropy, init N(0, 0.05), float32",
+        "paper_settings": "60 000 samples, 50 epochs, 5 runs",
+        "runs": str(runs_dir(args)),
+        "replot": bool(args.replot),
+    }
+    out = common.save_results(
+        args,
+        out_name(args),
+        {
+            "settings": settings,
+            "wall_s_this_call": wall,  # ~0 when every run was read back from its log
+            "step_time_s_sum": float(sum(h.final.get("time", 0.0) for h in by_key.values())),
+            "table": table,
         },
-        "wall_s_this_call": wall,  # ~0 when every run was read back from its log
-        "step_time_s_sum": float(sum(h.final.get("time", 0.0) for h in by_key.values())),
-        "table": table,
-    },
-)
-print(f"results: {out}")
-print(json.dumps({"wall_s": round(wall, 1)}))
+    )
+    print(f"results: {out}")
+    print(json.dumps({"wall_s": round(wall, 1)}))
+    return {"table": table, "figure": png, "results": out}
+
+
+if __name__ == "__main__":
+    main()

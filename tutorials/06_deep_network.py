@@ -2,7 +2,8 @@
 
 The paper trains a ``784 × 600¹⁰ × 10`` fully connected ReLU network on MNIST (ten hidden
 layers of 600) from three small initialisations, N(0, 0.01), N(0, 0.025) and N(0, 0.03)
-(standard deviations; biases drawn the same way, SPEC §1), with SGD, ProxBP, BCD and SIBP:
+(standard deviations; biases drawn the same way, ``docs/conventions.md §3``), with SGD,
+ProxBP, BCD and SIBP:
 
 - Fig. 4, N(0, 0.01): "SGD and ProxBP can barely optimize this deep network while BCD and
   SIBP show an advantage"; SIBP passes 80 % training accuracy in fewer epochs than BCD;
@@ -40,7 +41,7 @@ Methods (registry defaults, ``sibp_ref.methods``): SGD lr 0.1 (the paper does no
 small sweep ``--sgd-lrs``, default 0.1, 0.01, 1), ProxBP (η = 1, λ = 0.5, exact solve), BCD
 (γ = ρ = α = 1, square loss, full batch: one sweep per epoch), SIBP (η = 10, λ = 0.5, five
 NCG steps: the authors' code in our convention). Batch 100, shuffled, float32, seed 0.
-Every run logs to ``runs/06_deep_network/`` through :func:`sibp_ref.train.run_grid`; an
+Every run logs to ``runs/06_deep_network/`` through :func:`sibp_ref.run_grid`; an
 interrupted run resumes. On a shared CPU set ``OMP_NUM_THREADS=1`` (see figures/06_*.md).
 """
 
@@ -49,20 +50,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-
-sys.path.insert(0, str(common.ROOT))  # run from a checkout without installing
-
-from sibp_ref.datasets import DataError, _locate_idx  # noqa: E402
-from sibp_ref.report import COLORS  # noqa: E402
-from sibp_ref.train import RunConfig, run_grid  # noqa: E402
+from sibp_ref import RunConfig
+from sibp_ref.report import COLORS
 
 NAME = "06_deep_network"
 PAPER_STDS = [0.01, 0.025, 0.03]
@@ -75,7 +70,7 @@ TRAINS = 0.5  # "trains": final training accuracy above this (chance is 0.1)
 
 # %% settings
 def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
-    args = common.options(__doc__.splitlines()[0], argv)
+    args = common.options(__doc__.splitlines()[0], argv, grid=True)
     p = argparse.ArgumentParser()
     p.add_argument("--paper", action="store_true")
     p.add_argument("--width", type=int)
@@ -114,14 +109,8 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     s["seed"] = extra.seed
     s["name"] = NAME + extra.suffix
     s["batch_size"] = 100
-    try:
-        _locate_idx("mnist", args.data_dir)
-        s["dataset"] = "mnist"
-    except DataError:
-        if not args.quick:
-            raise
-        print("MNIST not found: quick mode runs on synthetic data")
-        s["dataset"] = "synthetic"
+    s["dataset"] = common.dataset_or_synthetic(args, "mnist")
+    if s["dataset"] == "synthetic":
         s["n_train"] = min(s["n_train"], 4000)
     return args, s
 
@@ -298,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     print("settings:", s)
     runs = (Path(args.out) if args.out else common.ROOT) / "runs" / s["name"]
     t0 = time.perf_counter()
-    results = run_grid(configs(args, s), runs)
+    results = common.run_grid(configs(args, s), runs, args)
     results = [(c, h) for c, h in results if h is not None]
     rows = summarise(results)
     v = verdict(rows, s)

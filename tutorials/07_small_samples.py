@@ -23,27 +23,21 @@ Methods (registry defaults, ``sibp_ref.methods``; the paper gives no hyper-param
 SGD lr 0.1, ProxBP η = 1, λ = 0.5 (exact solve), BCD γ = ρ = α = 1 (full batch on the
 whole subset, square loss, one sweep per epoch), SIBP η = 10, λ = 0.5 (5 NCG steps, the
 authors' code in our convention). Each run logs to ``runs/07_small_samples/`` through
-:func:`sibp_ref.train.run_grid`; an interrupted run resumes.
+:func:`sibp_ref.run_grid`; an interrupted run resumes.
 """
 
 # %%
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-
-sys.path.insert(0, str(common.ROOT))  # run from a checkout without installing
-
-from sibp_ref.datasets import DataError, _locate_idx  # noqa: E402
-from sibp_ref.report import COLORS  # noqa: E402
-from sibp_ref.train import RunConfig, run_grid  # noqa: E402
+from sibp_ref import RunConfig
+from sibp_ref.report import COLORS
 
 NAME = "07_small_samples"
 METHODS = ["sgd", "proxbp", "bcd", "sibp"]
@@ -63,7 +57,7 @@ EXPERIMENTS = [
 
 # %% settings
 def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
-    args = common.options(__doc__.splitlines()[0], argv)
+    args = common.options(__doc__.splitlines()[0], argv, grid=True)
     p = argparse.ArgumentParser()
     p.add_argument("--paper", action="store_true", help="the paper's settings (the default)")
     p.add_argument("--epochs", type=int)
@@ -78,13 +72,7 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     if extra.epochs is not None:
         epochs = extra.epochs
     for e in exps:
-        try:
-            _locate_idx(e["dataset"], args.data_dir)
-        except DataError:
-            if not args.quick:
-                raise
-            print(f"{e['dataset']} not found: quick mode runs on synthetic data instead")
-            e["dataset"] = "synthetic"
+        e["dataset"] = common.dataset_or_synthetic(args, e["dataset"])
     s = {
         "mode": "quick" if args.quick else "paper",
         "epochs": epochs,
@@ -217,7 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     out, all_results = {}, []
     for e in s["experiments"]:
-        results = [(c, h) for c, h in run_grid(configs(args, s, e), runs) if h is not None]
+        results = [
+            (c, h) for c, h in common.run_grid(configs(args, s, e), runs, args) if h is not None
+        ]
         all_results.append((e, results))
         rows = summarise(results)
         v = verdict(rows, e)

@@ -44,71 +44,75 @@ on an idle core; each run is cached in
 # %%
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
-import common  # noqa: E402
+import common
 
-import sibp_ref  # noqa: E402
-from sibp_ref import backend as B  # noqa: E402
-from sibp_ref.datasets import load_dataset, make_synthetic  # noqa: E402
-from sibp_ref.network import MLP  # noqa: E402
-from sibp_ref.solvers import soft_threshold  # noqa: E402
-from sibp_ref.train import train  # noqa: E402
+import sibp_ref
+from sibp_ref import MLP, load_dataset, make_synthetic
+from sibp_ref import backend as B
+from sibp_ref.solvers import soft_threshold
+from sibp_ref.train import train
 
 NAME = "08_l1_pruning"
-args = common.options(__doc__.splitlines()[0])
 
 # %% [markdown]
 # ## Settings (full mode is the documented reduced setting; quick mode is for the tests)
 
 # %%
-ETA, LAM, ITERS = 10.0, 0.5, 5  # SIBP's defaults (the authors' code, SPEC/methods.py)
+ETA, LAM, ITERS = 10.0, 0.5, 5  # SIBP's defaults (the authors' code; sibp_ref.methods)
 ITERS_MORE = 20  # the second SIBP curve: a more accurate ℓ1 subproblem
 # part of every SIBP run's cache key, so runs of the old ℓ1 solver are never reused
 L1_SOLVER = "prox_grad: MFISTA+restart, t=1/L (power iteration), identity layers from ridge"
-if args.quick:
-    S = dict(
-        hidden=[32],
-        n_train=300,
-        epochs=2,
-        batch_size=100,
-        mu=[0.0, 1e-3],
-        sgd_lr=0.5,
-    )
-else:
-    S = dict(
-        hidden=[100],
-        n_train=1000,
-        epochs=30,
-        batch_size=100,
-        mu=[0.0, 3e-4, 6e-4, 1e-3, 2e-3, 3e-3, 1e-2],
-        sgd_lr=0.5,
-    )
-S.update(eta=ETA, lam=LAM, iters=ITERS, init_std=0.05, seed=0, activation="relu")
-S.update(iters_more=ITERS_MORE, l1_solver=L1_SOLVER)
+TINY = 1e-12  # the diagnostic run's negligible ℓ1 weight
+TARGET_ACC, TARGET_ZEROS = 0.985, 0.70  # the paper's claim C10
+
+
+def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
+    args = common.options(__doc__.splitlines()[0], argv)
+    if args.quick:
+        S = dict(
+            hidden=[32],
+            n_train=300,
+            epochs=2,
+            batch_size=100,
+            mu=[0.0, 1e-3],
+            sgd_lr=0.5,
+        )
+    else:
+        S = dict(
+            hidden=[100],
+            n_train=1000,
+            epochs=30,
+            batch_size=100,
+            mu=[0.0, 3e-4, 6e-4, 1e-3, 2e-3, 3e-3, 1e-2],
+            sgd_lr=0.5,
+        )
+    S.update(eta=ETA, lam=LAM, iters=ITERS, init_std=0.05, seed=0, activation="relu")
+    S.update(iters_more=ITERS_MORE, l1_solver=L1_SOLVER)
+    return args, S
+
 
 # %% [markdown]
 # ## Data: MNIST when it is at hand, otherwise (quick mode only) synthetic data
 
+
 # %%
-xp = B.get_backend(args.backend)
-try:
-    ds = load_dataset("mnist", data_dir=args.data_dir, xp=xp, n_train=S["n_train"])
-except (FileNotFoundError, ValueError, OSError) as exc:
-    if not args.quick:
-        raise SystemExit(
-            f"MNIST is needed in full mode (--data-dir / SIBP_REF_DATA): {exc}"
-        ) from exc
-    print(f"note: MNIST not found ({exc}); quick mode uses synthetic data")
-    ds = make_synthetic(n_train=S["n_train"], n_test=500, d=64, xp=xp)
-S["dataset"] = repr(ds)
-sizes = [ds.n_features, *S["hidden"], ds.num_classes]
-print(ds, "net", sizes)
+def data(args, S: dict):
+    xp = B.get_backend(args.backend)
+    if common.dataset_or_synthetic(args, "mnist") == "synthetic":
+        ds = make_synthetic(n_train=S["n_train"], n_test=500, d=64, xp=xp)
+    else:
+        ds = load_dataset("mnist", data_dir=args.data_dir, xp=xp, n_train=S["n_train"])
+    S["dataset"] = repr(ds)
+    sizes = [ds.n_features, *S["hidden"], ds.num_classes]
+    print(ds, "net", sizes)
+    return ds, sizes
 
 
 # %% [markdown]
@@ -148,6 +152,7 @@ class ProxSGD:
 
 def zero_fraction(params) -> dict:
     """Fraction of exactly-zero entries of the weight matrices, overall and per layer."""
+    xp = B.namespace(params[0][0])
     zeros = [B.to_float(xp.sum(xp.astype(W == 0, xp.float64))) for W, _ in params]
     total = [int(W.shape[0] * W.shape[1]) for W, _ in params]
     return {
@@ -159,13 +164,12 @@ def zero_fraction(params) -> dict:
 # %% [markdown]
 # ## The sweep (each run cached as JSON, so an interrupted sweep resumes)
 
+
 # %%
-run_dir = (Path(args.out) if args.out else common.ROOT) / "runs" / NAME
-run_dir.mkdir(parents=True, exist_ok=True)
-net = MLP(sizes, activation=S["activation"], loss="cross_entropy")
-
-
-def run(method_name: str, mu: float) -> dict:
+def run(ctx: SimpleNamespace, method_name: str, mu: float) -> dict:
+    """One run of the sweep, read back from its cached JSON when it is there."""
+    args, S, ds, net, run_dir = ctx.args, ctx.S, ctx.ds, ctx.net, ctx.run_dir
+    xp = B.get_backend(args.backend)
     cfg = {k: S[k] for k in ("hidden", "n_train", "epochs", "batch_size", "init_std", "seed")}
     cfg.update(method=method_name, mu=mu, dataset=S["dataset"], backend=args.backend)
     if method_name.startswith("sibp"):
@@ -217,16 +221,21 @@ def run(method_name: str, mu: float) -> dict:
     return out
 
 
-results = {"sibp": [], "sibp_iters_more": [], "prox_sgd": []}
-for mu in S["mu"]:
-    for m in results:
-        r = run(m, mu)
-        results[m].append(r)
-        print(
-            f"{m:15s} mu={mu:g} (gamma={2 * ETA * mu:g}): zeros {r['zeros']:.3f} "
-            f"train {r['train_acc']:.4f} test {r['test_acc']:.4f} "
-            f"({r['step_time_s']:.0f} s in steps)"
-        )
+def sweep(ctx: SimpleNamespace) -> dict:
+    """SIBP (two inner step counts) and proximal SGD at every μ of the settings."""
+    S = ctx.S
+    results = {"sibp": [], "sibp_iters_more": [], "prox_sgd": []}
+    for mu in S["mu"]:
+        for m in results:
+            r = run(ctx, m, mu)
+            results[m].append(r)
+            print(
+                f"{m:15s} mu={mu:g} (gamma={2 * ETA * mu:g}): zeros {r['zeros']:.3f} "
+                f"train {r['train_acc']:.4f} test {r['test_acc']:.4f} "
+                f"({r['step_time_s']:.0f} s in steps)"
+            )
+    return results
+
 
 # %% [markdown]
 # ## Diagnostics: what does the ℓ1 code path cost without the penalty?
@@ -239,119 +248,151 @@ for mu in S["mu"]:
 # penalty). Before the fix of ``prox_grad`` and of the ℓ1 routing the second one lost 10 points
 # of training accuracy; now the two should agree.
 
+
 # %%
-TINY = 1e-12
-diag = None if args.quick else run("sibp_prox_grad", 0.0)
-diag_tiny = None if args.quick else run("sibp_tiny_l1", 0.0)
-for lab, dg in (("SIBP prox_grad, gamma=0", diag), (f"SIBP l1={TINY:g}", diag_tiny)):
-    if dg is not None:
-        print(
-            f"{lab}: train {dg['train_acc']:.4f} test {dg['test_acc']:.4f} "
-            f"zeros {dg['zeros']:.3f} ({dg['step_time_s']:.0f} s in steps)"
-        )
+def diagnostics(ctx: SimpleNamespace) -> tuple[dict | None, dict | None]:
+    diag = None if ctx.args.quick else run(ctx, "sibp_prox_grad", 0.0)
+    diag_tiny = None if ctx.args.quick else run(ctx, "sibp_tiny_l1", 0.0)
+    for lab, dg in (("SIBP prox_grad, gamma=0", diag), (f"SIBP l1={TINY:g}", diag_tiny)):
+        if dg is not None:
+            print(
+                f"{lab}: train {dg['train_acc']:.4f} test {dg['test_acc']:.4f} "
+                f"zeros {dg['zeros']:.3f} ({dg['step_time_s']:.0f} s in steps)"
+            )
+    return diag, diag_tiny
+
 
 # %% [markdown]
 # ## C10: is 98.5 % training accuracy reached with ≥ 70 % zero weights?
 
+
 # %%
-TARGET_ACC, TARGET_ZEROS = 0.985, 0.70
-verdict = {}
-for m, rs in results.items():
-    ok = [r for r in rs if r["zeros"] >= TARGET_ZEROS and r["train_acc"] >= TARGET_ACC]
-    best = max(
-        (r for r in rs if r["train_acc"] >= TARGET_ACC), key=lambda r: r["zeros"], default=None
-    )
-    verdict[m] = {
-        "reached_98.5_at_70pct_zeros": bool(ok),
-        "max_zeros_with_train_acc_ge_98.5": None if best is None else best["zeros"],
-    }
-    print(m, verdict[m])
+def c10_verdict(results: dict) -> dict:
+    verdict = {}
+    for m, rs in results.items():
+        ok = [r for r in rs if r["zeros"] >= TARGET_ZEROS and r["train_acc"] >= TARGET_ACC]
+        best = max(
+            (r for r in rs if r["train_acc"] >= TARGET_ACC), key=lambda r: r["zeros"], default=None
+        )
+        verdict[m] = {
+            "reached_98.5_at_70pct_zeros": bool(ok),
+            "max_zeros_with_train_acc_ge_98.5": None if best is None else best["zeros"],
+        }
+        print(m, verdict[m])
+    return verdict
+
 
 # %% [markdown]
 # ## Figure: accuracy against the fraction of exactly-zero weights (Fig. 12's question)
 
+
 # %%
-import matplotlib  # noqa: E402
+def plot(args, S: dict, results: dict, diag, diag_tiny, sizes: list, ds) -> Path:
+    import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-fig, ax = plt.subplots(figsize=(7.5, 5))
-style = {
-    "sibp": ("#d62728", "o", f"SIBP + ℓ1 (γ = 2ημ), {ITERS} inner steps"),
-    "sibp_iters_more": ("#1f77b4", "^", f"SIBP + ℓ1 (γ = 2ημ), {ITERS_MORE} inner steps"),
-    "prox_sgd": ("#7f7f7f", "s", f"proximal SGD (lr={S['sgd_lr']:g}) + ℓ1 (μ)"),
-}
-for m, rs in results.items():
-    c, mk, lab = style[m]
-    z = [100 * r["zeros"] for r in rs]
-    ax.plot(z, [100 * r["train_acc"] for r in rs], "-" + mk, color=c, label=lab + ", train")
-    ax.plot(
-        z, [100 * r["test_acc"] for r in rs], "--" + mk, color=c, mfc="none", label=lab + ", test"
-    )
-    for r, zz in zip(rs, z, strict=True):
-        ax.annotate(
-            f"μ={r['settings']['mu']:g}",
-            (zz, 100 * r["train_acc"]),
-            fontsize=7,
-            xytext=(3, 3),
-            textcoords="offset points",
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    style = {
+        "sibp": ("#d62728", "o", f"SIBP + ℓ1 (γ = 2ημ), {ITERS} inner steps"),
+        "sibp_iters_more": ("#1f77b4", "^", f"SIBP + ℓ1 (γ = 2ημ), {ITERS_MORE} inner steps"),
+        "prox_sgd": ("#7f7f7f", "s", f"proximal SGD (lr={S['sgd_lr']:g}) + ℓ1 (μ)"),
+    }
+    for m, rs in results.items():
+        c, mk, lab = style[m]
+        z = [100 * r["zeros"] for r in rs]
+        ax.plot(z, [100 * r["train_acc"] for r in rs], "-" + mk, color=c, label=lab + ", train")
+        ax.plot(
+            z,
+            [100 * r["test_acc"] for r in rs],
+            "--" + mk,
             color=c,
+            mfc="none",
+            label=lab + ", test",
         )
-if diag is not None:
-    ax.plot(
-        [100 * diag["zeros"]],
-        [100 * diag["train_acc"]],
-        "D",
-        color="#ff7f0e",
-        label="SIBP, γ = 0, prox-grad on hidden layer, train (diagnostic)",
+        for r, zz in zip(rs, z, strict=True):
+            ax.annotate(
+                f"μ={r['settings']['mu']:g}",
+                (zz, 100 * r["train_acc"]),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+                color=c,
+            )
+    if diag is not None:
+        ax.plot(
+            [100 * diag["zeros"]],
+            [100 * diag["train_acc"]],
+            "D",
+            color="#ff7f0e",
+            label="SIBP, γ = 0, prox-grad on hidden layer, train (diagnostic)",
+        )
+    if diag_tiny is not None:
+        ax.plot(
+            [100 * diag_tiny["zeros"]],
+            [100 * diag_tiny["train_acc"]],
+            "v",
+            color="#9467bd",
+            label=f"SIBP, γ = {TINY:g} (ℓ1 code path), train (diagnostic)",
+        )
+    ax.axhline(100 * TARGET_ACC, color="k", lw=0.6, ls=":")
+    ax.axvline(100 * TARGET_ZEROS, color="k", lw=0.6, ls=":")
+    ax.text(
+        100 * TARGET_ZEROS,
+        100 * TARGET_ACC,
+        " paper (LeNet-5): 98.5 % train at 70 % zeros",
+        fontsize=7,
+        va="bottom",
     )
-if diag_tiny is not None:
-    ax.plot(
-        [100 * diag_tiny["zeros"]],
-        [100 * diag_tiny["train_acc"]],
-        "v",
-        color="#9467bd",
-        label=f"SIBP, γ = {TINY:g} (ℓ1 code path), train (diagnostic)",
+    ax.set_xlabel("weights exactly zero (% of all W entries)")
+    ax.set_ylabel("accuracy (%)")
+    lo = min(min(100 * r["test_acc"] for r in rs) for rs in results.values())
+    ax.set_ylim(max(lo - 2, 0), 101.5)
+    ax.set_xlim(-3, 103)
+    ax.legend(fontsize=8, loc="lower left")
+    data_name = "MNIST" if "mnist" in S["dataset"] else "synthetic"
+    ax.set_title(
+        f"ℓ1 pruning, MLP {'-'.join(map(str, sizes))} ReLU, {data_name} n_train={ds.n_train}, "
+        f"{S['epochs']} epochs, batch {S['batch_size']}\n"
+        f"SIBP η={ETA:g} λ={LAM:g}, {ITERS} or {ITERS_MORE} prox-grad steps; one point per μ; "
+        f"{'quick mode' if args.quick else 'reduced setting (paper: LeNet-5)'}",
+        fontsize=9,
     )
-ax.axhline(100 * TARGET_ACC, color="k", lw=0.6, ls=":")
-ax.axvline(100 * TARGET_ZEROS, color="k", lw=0.6, ls=":")
-ax.text(
-    100 * TARGET_ZEROS,
-    100 * TARGET_ACC,
-    " paper (LeNet-5): 98.5 % train at 70 % zeros",
-    fontsize=7,
-    va="bottom",
-)
-ax.set_xlabel("weights exactly zero (% of all W entries)")
-ax.set_ylabel("accuracy (%)")
-lo = min(min(100 * r["test_acc"] for r in rs) for rs in results.values())
-ax.set_ylim(max(lo - 2, 0), 101.5)
-ax.set_xlim(-3, 103)
-ax.legend(fontsize=8, loc="lower left")
-data_name = "MNIST" if "mnist" in S["dataset"] else "synthetic"
-ax.set_title(
-    f"ℓ1 pruning, MLP {'-'.join(map(str, sizes))} ReLU, {data_name} n_train={ds.n_train}, "
-    f"{S['epochs']} epochs, batch {S['batch_size']}\n"
-    f"SIBP η={ETA:g} λ={LAM:g}, {ITERS} or {ITERS_MORE} prox-grad steps; one point per μ; "
-    f"{'quick mode' if args.quick else 'reduced setting (paper: LeNet-5)'}",
-    fontsize=9,
-)
-png = common.savefig(fig, args, f"{NAME}.png")
-print("wrote", png)
+    png = common.savefig(fig, args, f"{NAME}.png")
+    plt.close(fig)
+    return png
+
 
 # %%
-res = common.save_results(
-    args,
-    NAME,
-    {
-        "settings": S,
-        "sizes": sizes,
-        "paper": {"net": "LeNet-5 (CNN)", "train_acc": 0.985, "zeros": 0.70},
-        "results": results,
-        "diagnostic_sibp_prox_grad_gamma0": diag,
-        "diagnostic_sibp_l1_1e-12": diag_tiny,
-        "verdict": verdict,
-    },
-)
-print("wrote", res)
+def main(argv: list[str] | None = None) -> dict:
+    args, S = settings(argv)
+    ds, sizes = data(args, S)
+    run_dir = (Path(args.out) if args.out else common.ROOT) / "runs" / NAME
+    run_dir.mkdir(parents=True, exist_ok=True)
+    net = MLP(sizes, activation=S["activation"], loss="cross_entropy")
+    ctx = SimpleNamespace(args=args, S=S, ds=ds, net=net, run_dir=run_dir)
+    results = sweep(ctx)
+    diag, diag_tiny = diagnostics(ctx)
+    verdict = c10_verdict(results)
+    png = plot(args, S, results, diag, diag_tiny, sizes, ds)
+    print("wrote", png)
+    res = common.save_results(
+        args,
+        NAME,
+        {
+            "settings": S,
+            "sizes": sizes,
+            "paper": {"net": "LeNet-5 (CNN)", "train_acc": 0.985, "zeros": 0.70},
+            "results": results,
+            "diagnostic_sibp_prox_grad_gamma0": diag,
+            "diagnostic_sibp_l1_1e-12": diag_tiny,
+            "verdict": verdict,
+        },
+    )
+    print("wrote", res)
+    return {"results": results, "verdict": verdict}
+
+
+if __name__ == "__main__":
+    main()

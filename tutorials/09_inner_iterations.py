@@ -15,89 +15,85 @@ defaults: η = 10, λ = 0.5, batch 100). ``--paper`` runs the paper's network on
 (``--data-dir`` must hold ``cifar-10-batches-bin``; meant for a GPU, ``--backend cupy``).
 
 **Timing honestly on a shared machine.** Wall time is the time spent in SIBP steps (as
-:class:`sibp_ref.train.History` records it: evaluation excluded, device synchronised once per
+:class:`sibp_ref.History` records it: evaluation excluded, device synchronised once per
 epoch). The four settings are run *interleaved*: every epoch, each setting trains on the same
 mini-batches, in an order that rotates from epoch to epoch, so that a burst of load from other
 processes hits all settings alike. The work per epoch is fixed, so the spread of one setting's
 epoch times (coefficient of variation) measures the timing noise; it is reported.
 
-Run: ``python tutorials/09_inner_iterations.py [--data-dir /work/shared/data]`` (12 minutes
-of steps under the heavy load of our run, 15 in all). ``--quick``: a small net on 300
-samples, 2 epochs.
+Run: ``python tutorials/09_inner_iterations.py [--data-dir DIR]``
+(``figures/09_inner_iterations.md`` records how long it took). ``--quick``: a small net on
+300 samples, 2 epochs.
 ``--replot``: the numbers and figure again from the records in the saved results file.
 """
 
 # %%
 from __future__ import annotations
 
-import sys
+import argparse
+import json
 import time
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
-import common  # noqa: E402
-import numpy as np  # noqa: E402
+import common
+import numpy as np
 
-import sibp_ref  # noqa: E402
-from sibp_ref import backend as B  # noqa: E402
-from sibp_ref.datasets import load_dataset, make_synthetic  # noqa: E402
-from sibp_ref.network import MLP  # noqa: E402
-from sibp_ref.train import evaluate  # noqa: E402
+import sibp_ref
+from sibp_ref import MLP, load_dataset, make_synthetic
+from sibp_ref import backend as B
+from sibp_ref.train import evaluate
 
 NAME = "09_inner_iterations"
-paper = "--paper" in sys.argv
-replot = "--replot" in sys.argv  # redo the numbers and figure from the saved records
-args = common.options(__doc__.splitlines()[0])
 
 # %% [markdown]
 # ## Settings
 
+
 # %%
-S = dict(iters=[1, 3, 5, 10], eta=10.0, lam=0.5, batch_size=100, init_std=0.05, seed=0)
-if args.quick:
-    S.update(dataset="mnist", hidden=[64, 32], n_train=300, epochs=2)
-elif paper:
-    S.update(dataset="cifar10", hidden=[4000, 1000, 4000], n_train=None, epochs=10)
-else:
-    S.update(dataset="mnist", hidden=[1000, 500], n_train=2000, epochs=10)
-S["mode"] = "quick" if args.quick else ("paper" if paper else "reduced")
+def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
+    args = common.options(__doc__.splitlines()[0], argv)
+    p = argparse.ArgumentParser()
+    p.add_argument("--paper", action="store_true", help="CIFAR-10, 3072-4000-1000-4000-10")
+    p.add_argument("--replot", action="store_true", help="numbers and figure from the records")
+    extra, _ = p.parse_known_args(argv)
+    args.replot = extra.replot
+    paper = extra.paper
+    S = dict(iters=[1, 3, 5, 10], eta=10.0, lam=0.5, batch_size=100, init_std=0.05, seed=0)
+    if args.quick:
+        S.update(dataset="mnist", hidden=[64, 32], n_train=300, epochs=2)
+    elif paper:
+        S.update(dataset="cifar10", hidden=[4000, 1000, 4000], n_train=None, epochs=10)
+    else:
+        S.update(dataset="mnist", hidden=[1000, 500], n_train=2000, epochs=10)
+    S["mode"] = "quick" if args.quick else ("paper" if paper else "reduced")
+    return args, S
+
 
 # %% [markdown]
 # ## Data (synthetic only as a fallback in quick mode)
 
+
 # %%
-xp = B.get_backend(args.backend)
-try:
-    ds = load_dataset(S["dataset"], data_dir=args.data_dir, xp=xp, n_train=S["n_train"])
-except (FileNotFoundError, ValueError, OSError) as exc:
-    if not args.quick:
-        raise SystemExit(f"{S['dataset']} is needed (--data-dir / SIBP_REF_DATA): {exc}") from exc
-    print(f"note: {S['dataset']} not found ({exc}); quick mode uses synthetic data")
-    ds = make_synthetic(n_train=S["n_train"], n_test=500, d=64, xp=xp)
-S["data"] = repr(ds)
-sizes = [ds.n_features, *S["hidden"], ds.num_classes]
-net = MLP(sizes, activation="relu", loss="cross_entropy")
-print(ds, "net", sizes)
+def data(args, S: dict):
+    """The data set, the network of ``S["hidden"]`` on it, and its layer sizes."""
+    xp = B.get_backend(args.backend)
+    if common.dataset_or_synthetic(args, S["dataset"]) == "synthetic":
+        ds = make_synthetic(n_train=S["n_train"], n_test=500, d=64, xp=xp)
+    else:
+        ds = load_dataset(S["dataset"], data_dir=args.data_dir, xp=xp, n_train=S["n_train"])
+    S["data"] = repr(ds)
+    sizes = [ds.n_features, *S["hidden"], ds.num_classes]
+    net = MLP(sizes, activation="relu", loss="cross_entropy")
+    print(ds, "net", sizes)
+    return ds, net, sizes
+
 
 # %% [markdown]
 # ## Interleaved training: every setting sees the same batches; the order rotates per epoch
 
+
 # %%
-runs = {}
-for it in S["iters"]:
-    method = sibp_ref.SIBP(eta=S["eta"], lam=S["lam"], iters=it)
-    params = net.init(seed=S["seed"], std=S["init_std"], xp=xp, dtype="float32")
-    runs[it] = {
-        "method": method,
-        "params": params,
-        "state": method.init(net, params),
-        "time": 0.0,
-        "records": [],
-        "epoch_times": [],
-    }
-
-
-def measure(r: dict, epoch: int) -> None:
+def measure(net, ds, r: dict, epoch: int) -> None:
     tr = evaluate(net, r["params"], ds.X_train, ds.Y_train)
     te = evaluate(net, r["params"], ds.X_test, ds.Y_test)
     r["records"].append(
@@ -112,165 +108,218 @@ def measure(r: dict, epoch: int) -> None:
     )
 
 
-n, bs = ds.n_train, S["batch_size"]
-if replot:  # the records of the last run, saved in the results file
-    import json
-
-    saved = json.loads(common.results_path(args, NAME).read_text())
-    if saved["settings"] != json.loads(json.dumps(S)):
-        raise SystemExit("--replot: the saved results were made with other settings")
-    for it, r in runs.items():
-        r["records"] = saved["records"][str(it)]
-        r["time"] = r["records"][-1]["time"]
-        r["epoch_times"] = np.diff([q["time"] for q in r["records"]]).tolist()
-else:
-    for r in runs.values():
-        measure(r, 0)
-rng = np.random.default_rng([S["seed"], 1])
-order = list(S["iters"])
-for epoch in range(1, 0 if replot else S["epochs"] + 1):
-    perm = B.asarray(rng.permutation(n), xp, device=B.device_of(ds.X_train))
-    Xp, Yp = xp.take(ds.X_train, perm, axis=1), xp.take(ds.Y_train, perm, axis=1)
-    for it in order:
-        r = runs[it]
-        t0 = time.perf_counter()
-        for s in range(0, n, bs):
-            e = min(s + bs, n)
-            r["params"], r["state"] = r["method"].step(
-                net, r["params"], r["state"], Xp[:, s:e], Yp[:, s:e]
+def train_interleaved(args, S: dict, ds, net) -> dict:
+    """Every ``iters`` setting, epoch by epoch on the same batches (or the saved records)."""
+    xp = B.get_backend(args.backend)
+    runs = {}
+    for it in S["iters"]:
+        method = sibp_ref.SIBP(eta=S["eta"], lam=S["lam"], iters=it)
+        params = net.init(seed=S["seed"], std=S["init_std"], xp=xp, dtype="float32")
+        runs[it] = {
+            "method": method,
+            "params": params,
+            "state": method.init(net, params),
+            "time": 0.0,
+            "records": [],
+            "epoch_times": [],
+        }
+    n, bs = ds.n_train, S["batch_size"]
+    if args.replot:  # the records of the last run, saved in the results file
+        saved = json.loads(common.results_path(args, NAME).read_text())
+        if saved["settings"] != json.loads(json.dumps(S)):
+            raise SystemExit("--replot: the saved results were made with other settings")
+        for it, r in runs.items():
+            r["records"] = saved["records"][str(it)]
+            r["time"] = r["records"][-1]["time"]
+            r["epoch_times"] = np.diff([q["time"] for q in r["records"]]).tolist()
+    else:
+        for r in runs.values():
+            measure(net, ds, r, 0)
+    rng = np.random.default_rng([S["seed"], 1])
+    order = list(S["iters"])
+    for epoch in range(1, 0 if args.replot else S["epochs"] + 1):
+        perm = B.asarray(rng.permutation(n), xp, device=B.device_of(ds.X_train))
+        Xp, Yp = xp.take(ds.X_train, perm, axis=1), xp.take(ds.Y_train, perm, axis=1)
+        for it in order:
+            r = runs[it]
+            t0 = time.perf_counter()
+            for s in range(0, n, bs):
+                e = min(s + bs, n)
+                r["params"], r["state"] = r["method"].step(
+                    net, r["params"], r["state"], Xp[:, s:e], Yp[:, s:e]
+                )
+            B.to_float(r["params"][-1][0][0, 0])  # wait for queued device work
+            dt = time.perf_counter() - t0
+            r["time"] += dt
+            r["epoch_times"].append(dt)
+            measure(net, ds, r, epoch)
+            rec = r["records"][-1]
+            print(
+                f"epoch {epoch:2d} iters={it:2d}: {dt:6.1f} s, train acc {rec['train_acc']:.4f} "
+                f"loss {rec['train_loss']:.4f}",
+                flush=True,
             )
-        B.to_float(r["params"][-1][0][0, 0])  # wait for queued device work
-        dt = time.perf_counter() - t0
-        r["time"] += dt
-        r["epoch_times"].append(dt)
-        measure(r, epoch)
-        rec = r["records"][-1]
-        print(
-            f"epoch {epoch:2d} iters={it:2d}: {dt:6.1f} s, train acc {rec['train_acc']:.4f} "
-            f"loss {rec['train_loss']:.4f}",
-            flush=True,
-        )
-    order = order[1:] + order[:1]
+        order = order[1:] + order[:1]
+    return runs
+
 
 # %% [markdown]
 # ## Numbers: timing noise, accuracy at equal time, time to reach an accuracy
 
+
 # %%
-summary = {}
-t_common = min(r["time"] for r in runs.values())  # every setting ran at least this long
-for it, r in runs.items():
-    et = np.array(r["epoch_times"])
-    recs = r["records"]
-    tt = np.array([q["time"] for q in recs])
-    acc = np.array([q["train_acc"] for q in recs])
-    reach = {}
-    for a in (0.9, 0.95, 0.99):
-        hit = np.nonzero(acc >= a)[0]
-        reach[f"{a:g}"] = None if hit.size == 0 else float(tt[hit[0]])
-    summary[it] = {
-        "s_per_epoch_mean": float(et.mean()),
-        "s_per_epoch_cv": float(et.std(ddof=1) / et.mean()) if et.size > 1 else None,
-        "s_per_step": float(et.mean() / -(-n // bs)),
-        "train_acc_at_common_time": float(np.interp(t_common, tt, acc)),
-        "common_time_s": t_common,
-        "time_to_train_acc": reach,
-        "final": recs[-1],
+def summarise(S: dict, runs: dict, n: int, bs: int) -> dict:
+    summary = {}
+    t_common = min(r["time"] for r in runs.values())  # every setting ran at least this long
+    for it, r in runs.items():
+        et = np.array(r["epoch_times"])
+        recs = r["records"]
+        tt = np.array([q["time"] for q in recs])
+        acc = np.array([q["train_acc"] for q in recs])
+        reach = {}
+        for a in (0.9, 0.95, 0.99):
+            hit = np.nonzero(acc >= a)[0]
+            reach[f"{a:g}"] = None if hit.size == 0 else float(tt[hit[0]])
+        summary[it] = {
+            "s_per_epoch_mean": float(et.mean()),
+            "s_per_epoch_cv": float(et.std(ddof=1) / et.mean()) if et.size > 1 else None,
+            "s_per_step": float(et.mean() / -(-n // bs)),
+            "train_acc_at_common_time": float(np.interp(t_common, tt, acc)),
+            "common_time_s": t_common,
+            "time_to_train_acc": reach,
+            "final": recs[-1],
+        }
+        print(
+            f"iters={it:2d}: {et.mean():.1f} s/epoch (CV {summary[it]['s_per_epoch_cv']}), "
+            f"train acc at {t_common:.0f} s: {summary[it]['train_acc_at_common_time']:.4f}, "
+            f"time to 95%/99%: {reach['0.95']}/{reach['0.99']}, final {recs[-1]['train_acc']:.4f}"
+        )
+
+    # each pair at equal time: the longest time both ran (the cheaper setting's total)
+    pairs = {}
+    for a in S["iters"]:
+        for b in S["iters"]:
+            if a < b:
+                t = min(runs[a]["time"], runs[b]["time"])
+                acc_at = {}
+                for it in (a, b):
+                    tt = [q["time"] for q in runs[it]["records"]]
+                    acc_at[it] = float(
+                        np.interp(t, tt, [q["train_acc"] for q in runs[it]["records"]])
+                    )
+                pairs[f"{a}_vs_{b}"] = {"time_s": t, f"acc_{a}": acc_at[a], f"acc_{b}": acc_at[b]}
+                print(
+                    f"at {t:5.0f} s: {a:2d} steps {acc_at[a]:.4f}  vs  {b:2d} steps {acc_at[b]:.4f}"
+                )
+
+    # time ratios per epoch (the same epoch's load hits all settings alike)
+    base = np.array(runs[S["iters"][0]]["epoch_times"])
+    ratios = {it: (np.array(r["epoch_times"]) / base).tolist() for it, r in runs.items()}
+    best_time = max(summary, key=lambda it: summary[it]["train_acc_at_common_time"])
+    verdict = {
+        "best_iters_at_common_time": best_time,
+        "fewer_steps_ahead_in_every_pair_at_equal_time": all(
+            v[f"acc_{k.split('_vs_')[0]}"] > v[f"acc_{k.split('_vs_')[1]}"]
+            for k, v in pairs.items()
+        ),
     }
-    print(
-        f"iters={it:2d}: {et.mean():.1f} s/epoch (CV {summary[it]['s_per_epoch_cv']}), "
-        f"train acc at {t_common:.0f} s: {summary[it]['train_acc_at_common_time']:.4f}, "
-        f"time to 95%/99%: {reach['0.95']}/{reach['0.99']}, final {recs[-1]['train_acc']:.4f}"
-    )
+    print("verdict:", verdict)
+    return {
+        "summary": summary,
+        "pairs": pairs,
+        "ratios": ratios,
+        "verdict": verdict,
+        "t_common": t_common,
+    }
 
-# each pair at equal time: the longest time both ran (the cheaper setting's total)
-pairs = {}
-for a in S["iters"]:
-    for b in S["iters"]:
-        if a < b:
-            t = min(runs[a]["time"], runs[b]["time"])
-            acc_at = {}
-            for it in (a, b):
-                tt = [q["time"] for q in runs[it]["records"]]
-                acc_at[it] = float(np.interp(t, tt, [q["train_acc"] for q in runs[it]["records"]]))
-            pairs[f"{a}_vs_{b}"] = {"time_s": t, f"acc_{a}": acc_at[a], f"acc_{b}": acc_at[b]}
-            print(f"at {t:5.0f} s: {a:2d} steps {acc_at[a]:.4f}  vs  {b:2d} steps {acc_at[b]:.4f}")
-
-# time ratios per epoch (the same epoch's load hits all settings alike)
-base = np.array(runs[S["iters"][0]]["epoch_times"])
-ratios = {it: (np.array(r["epoch_times"]) / base).tolist() for it, r in runs.items()}
-best_time = max(summary, key=lambda it: summary[it]["train_acc_at_common_time"])
-verdict = {
-    "best_iters_at_common_time": best_time,
-    "fewer_steps_ahead_in_every_pair_at_equal_time": all(
-        v[f"acc_{k.split('_vs_')[0]}"] > v[f"acc_{k.split('_vs_')[1]}"] for k, v in pairs.items()
-    ),
-}
-print("verdict:", verdict)
 
 # %% [markdown]
 # ## Figure: training accuracy and loss against seconds in steps and against epochs
 
+
 # %%
-import matplotlib  # noqa: E402
+def plot(args, S: dict, runs: dict, numbers: dict, sizes: list, n: int, bs: int) -> Path:
+    import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-fig, axes = plt.subplots(2, 2, figsize=(12, 8))
-cmap = plt.get_cmap("viridis")
-for j, (it, r) in enumerate(runs.items()):
-    c = cmap(j / max(len(runs) - 1, 1))
-    recs = r["records"]
-    t = [q["time"] for q in recs]
-    ep = [q["epoch"] for q in recs]
-    acc = [100 * q["train_acc"] for q in recs]
-    loss = [q["train_loss"] for q in recs]
-    lab = f"{it} NCG step{'s' if it > 1 else ''} ({summary[it]['s_per_epoch_mean']:.1f} s/epoch)"
-    axes[0, 0].plot(t, acc, "-o", ms=3, color=c, label=lab)
-    axes[0, 1].plot(ep, acc, "-o", ms=3, color=c, label=lab)
-    axes[1, 0].semilogy(t, loss, "-o", ms=3, color=c, label=lab)
-    axes[1, 1].semilogy(ep, loss, "-o", ms=3, color=c, label=lab)
-for ax in axes[:, 0]:
-    ax.set_xlabel("seconds spent in SIBP steps (2 shared CPU cores)")
-for ax in axes[:, 1]:
-    ax.set_xlabel("epoch")
-for ax in axes[0]:
-    ax.set_ylabel("training accuracy (%)")
-    ax.set_ylim(
-        max(min(100 * q["train_acc"] for r in runs.values() for q in r["records"][1:]) - 2, 0),
-        100.5,
+    summary, t_common = numbers["summary"], numbers["t_common"]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    cmap = plt.get_cmap("viridis")
+    for j, (it, r) in enumerate(runs.items()):
+        c = cmap(j / max(len(runs) - 1, 1))
+        recs = r["records"]
+        t = [q["time"] for q in recs]
+        ep = [q["epoch"] for q in recs]
+        acc = [100 * q["train_acc"] for q in recs]
+        loss = [q["train_loss"] for q in recs]
+        lab = (
+            f"{it} NCG step{'s' if it > 1 else ''} ({summary[it]['s_per_epoch_mean']:.1f} s/epoch)"
+        )
+        axes[0, 0].plot(t, acc, "-o", ms=3, color=c, label=lab)
+        axes[0, 1].plot(ep, acc, "-o", ms=3, color=c, label=lab)
+        axes[1, 0].semilogy(t, loss, "-o", ms=3, color=c, label=lab)
+        axes[1, 1].semilogy(ep, loss, "-o", ms=3, color=c, label=lab)
+    for ax in axes[:, 0]:
+        ax.set_xlabel("seconds spent in SIBP steps (2 shared CPU cores)")
+    for ax in axes[:, 1]:
+        ax.set_xlabel("epoch")
+    for ax in axes[0]:
+        ax.set_ylabel("training accuracy (%)")
+        ax.set_ylim(
+            max(min(100 * q["train_acc"] for r in runs.values() for q in r["records"][1:]) - 2, 0),
+            100.5,
+        )
+    for ax in axes[1]:
+        ax.set_ylabel("training loss (cross-entropy, mean)")
+    axes[0, 0].axvline(t_common, color="k", lw=0.6, ls=":", label="equal-time comparison")
+    axes[0, 0].legend(fontsize=8, loc="lower right")
+    cvs = [summary[it]["s_per_epoch_cv"] or 0 for it in runs]
+    data_name = S["dataset"].upper()
+    fig.suptitle(
+        f"SIBP inner NCG steps: MLP {'-'.join(map(str, sizes))} ReLU, {data_name} n_train={n}, "
+        f"batch {bs}, η={S['eta']:g}, λ={S['lam']:g}, {S['epochs']} epochs, float32, "
+        f"{args.backend}\n{S['mode']} setting (paper: CIFAR-10, 3072-4000-1000-4000-10); runs "
+        f"interleaved per epoch; epoch-time CV {min(cvs):.0%}–{max(cvs):.0%}",
+        fontsize=10,
     )
-for ax in axes[1]:
-    ax.set_ylabel("training loss (cross-entropy, mean)")
-axes[0, 0].axvline(t_common, color="k", lw=0.6, ls=":", label="equal-time comparison")
-axes[0, 0].legend(fontsize=8, loc="lower right")
-cvs = [summary[it]["s_per_epoch_cv"] or 0 for it in runs]
-data_name = S["dataset"].upper()
-fig.suptitle(
-    f"SIBP inner NCG steps: MLP {'-'.join(map(str, sizes))} ReLU, {data_name} n_train={n}, "
-    f"batch {bs}, η={S['eta']:g}, λ={S['lam']:g}, {S['epochs']} epochs, float32, "
-    f"{args.backend}\n{S['mode']} setting (paper: CIFAR-10, 3072-4000-1000-4000-10); runs "
-    f"interleaved per epoch; epoch-time CV {min(cvs):.0%}–{max(cvs):.0%}",
-    fontsize=10,
-)
-fig.tight_layout()
-png = common.savefig(fig, args, f"{NAME}.png")
-print("wrote", png)
+    fig.tight_layout()
+    png = common.savefig(fig, args, f"{NAME}.png")
+    plt.close(fig)
+    return png
+
 
 # %%
-res = common.save_results(
-    args,
-    NAME,
-    {
-        "settings": S,
-        "sizes": sizes,
-        "paper": {"net": "3072-4000-1000-4000-10", "data": "CIFAR-10", "claim": "C11"},
-        "summary": {str(k): v for k, v in summary.items()},
-        "replotted_from_saved_records": replot,
-        "pairs_at_equal_time": pairs,
-        "epoch_time_ratio_to_iters1": {str(k): v for k, v in ratios.items()},
-        "records": {str(it): r["records"] for it, r in runs.items()},
-        "verdict": verdict,
-    },
-)
-print("wrote", res)
+def main(argv: list[str] | None = None) -> dict:
+    args, S = settings(argv)
+    ds, net, sizes = data(args, S)
+    runs = train_interleaved(args, S, ds, net)
+    n, bs = ds.n_train, S["batch_size"]
+    numbers = summarise(S, runs, n, bs)
+    png = plot(args, S, runs, numbers, sizes, n, bs)
+    print("wrote", png)
+    summary, pairs, ratios, verdict = (
+        numbers[k] for k in ("summary", "pairs", "ratios", "verdict")
+    )
+    res = common.save_results(
+        args,
+        NAME,
+        {
+            "settings": S,
+            "sizes": sizes,
+            "paper": {"net": "3072-4000-1000-4000-10", "data": "CIFAR-10", "claim": "C11"},
+            "summary": {str(k): v for k, v in summary.items()},
+            "replotted_from_saved_records": args.replot,
+            "pairs_at_equal_time": pairs,
+            "epoch_time_ratio_to_iters1": {str(k): v for k, v in ratios.items()},
+            "records": {str(it): r["records"] for it, r in runs.items()},
+            "verdict": verdict,
+        },
+    )
+    print("wrote", res)
+    return numbers
+
+
+if __name__ == "__main__":
+    main()

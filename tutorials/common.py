@@ -2,10 +2,15 @@
 
 Every tutorial:
 
-- runs in **full** mode by default (the settings recorded in ``figures/README.md``) and in
+- imports ``sibp_ref`` as an installed package (``pip install -e .``) or from
+  ``PYTHONPATH``; this module says how when it is not importable;
+- has a ``main(argv=None)`` and runs it under ``if __name__ == "__main__"``;
+- runs in **full** mode by default (the settings recorded in ``figures/*.md``) and in
   **quick** mode with ``--quick`` or ``SIBP_REF_QUICK=1`` (small enough for the test suite);
 - takes ``--backend numpy|cupy`` (or ``SIBP_REF_BACKEND``) and ``--data-dir``
   (or ``SIBP_REF_DATA``) for MNIST / Fashion-MNIST;
+- when it runs a grid of runs, takes ``--workers N`` (default: the number of cores) and
+  ``--scheduler ADDRESS`` (a Dask scheduler), see :func:`run_grid`;
 - writes its figures to ``figures/`` and its numbers to ``tutorials/results/<name>.json``
   (``SIBP_REF_OUT`` redirects both, which the tests use so quick runs never overwrite the
   committed figures).
@@ -21,11 +26,27 @@ import time
 from pathlib import Path
 from typing import Any
 
+try:
+    import sibp_ref
+except ImportError as exc:  # pragma: no cover - the message is the point
+    raise SystemExit(
+        "the tutorials need the sibp_ref package: run `pip install -e .` in the repository "
+        "root, or set PYTHONPATH to it"
+    ) from exc
+
+from sibp_ref.data import DataError, locate
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def options(description: str = "", argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse the options every tutorial takes (plus environment defaults)."""
+def options(
+    description: str = "", argv: list[str] | None = None, *, grid: bool = False
+) -> argparse.Namespace:
+    """Parse the options every tutorial takes (plus environment defaults).
+
+    ``grid=True`` adds ``--workers`` and ``--scheduler`` for the tutorials that run grids.
+    Unknown options are left to the tutorial's own parser (and tolerated, e.g. Jupyter's).
+    """
     p = argparse.ArgumentParser(description=description)
     p.add_argument(
         "--quick",
@@ -40,8 +61,61 @@ def options(description: str = "", argv: list[str] | None = None) -> argparse.Na
         default=os.environ.get("SIBP_REF_OUT"),
         help="folder for figures and results (default: figures/ and tutorials/results/)",
     )
-    args, _ = p.parse_known_args(argv)  # tolerate e.g. Jupyter's own arguments
+    if grid:
+        p.add_argument(
+            "--workers",
+            type=_positive_int,
+            default=os.cpu_count() or 1,
+            help="runs of the grid at once (default: the number of cores)",
+        )
+        p.add_argument("--scheduler", default=None, help="address of a Dask scheduler")
+    args, _ = p.parse_known_args(argv)
     return args
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def run_grid(configs: list, out_dir: Path, args: argparse.Namespace, **kwargs: Any) -> list:
+    """:func:`sibp_ref.run_grid` on ``args.workers`` processes (or ``args.scheduler``).
+
+    The parallel executors come with :mod:`sibp_ref.run.grid`; where this version of the
+    package lacks it, the grid runs serially, as every run's log is the same either way.
+    """
+    try:
+        from sibp_ref.run.grid import make_executor
+    except ImportError:
+        if args.scheduler:
+            raise SystemExit(
+                "--scheduler needs sibp_ref.run.grid (parallel grids), which this version "
+                "of sibp_ref lacks; leave it out to run the grid serially"
+            ) from None
+        return sibp_ref.run_grid(configs, out_dir, **kwargs)
+    executor = make_executor(args.workers, args.scheduler)
+    return sibp_ref.run_grid(configs, out_dir, executor=executor, **kwargs)
+
+
+def dataset_or_synthetic(args: argparse.Namespace, name: str = "mnist") -> str:
+    """``name`` when its files are found; in quick mode the synthetic set otherwise.
+
+    Outside quick mode a missing data set ends the script with the loader's message
+    (where it looked, and how to provide the files).
+    """
+    try:
+        locate(name, args.data_dir)
+    except DataError as exc:
+        if not args.quick:
+            raise SystemExit(str(exc)) from None
+        print(f"{name} not found: quick mode runs on the synthetic set")
+        return "synthetic"
+    return name
 
 
 def figure_dir(args: argparse.Namespace) -> Path:
@@ -59,8 +133,6 @@ def results_path(args: argparse.Namespace, name: str) -> Path:
 def save_results(args: argparse.Namespace, name: str, results: dict[str, Any]) -> Path:
     """Write ``results`` with the settings and the machine, atomically."""
     import numpy
-
-    import sibp_ref
 
     meta = {
         "tutorial": name,
