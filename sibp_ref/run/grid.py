@@ -5,8 +5,9 @@ those whose log says they are done. With an ``executor`` (any
 :class:`concurrent.futures.Executor`; :func:`make_executor` gives a local process pool or a
 Dask cluster's), each task is **one epoch** of one run: the worker rebuilds the run from
 its config and the checkpoint it is sent, runs the epoch, and sends back the record and the
-new checkpoint. Only this process writes logs and checkpoints, so the workers need no
-shared file system, and a lost worker costs one epoch.
+new checkpoint (a task goes on to more epochs only while they are short next to loading
+the data: :data:`BUILD_RATIO`). Only this process writes logs and checkpoints, so the
+workers need no shared file system, and a lost worker costs only the epochs of its task.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import concurrent.futures as cf
 import dataclasses
 import json
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -92,37 +94,58 @@ def make_executor(workers: int | None = None, scheduler: str | None = None):
 
 
 # ------------------------------------------------------------------ a worker's task
+#: A task goes on to a next epoch while its epochs took less than this many times the
+#: time to build the run (load the data, make the net): loading MNIST is not repeated for
+#: every short epoch, and an epoch that costs more than that is a task of its own.
+BUILD_RATIO = 10.0
+
+
 @dataclass
 class EpochResult:
-    """What a worker sends back: the record, the checkpoint to go on from (None at the
-    end; ``final`` then holds the records and last finite parameters), the run's settings
-    and the worker's environment."""
+    """What a worker sends back: the new records, the checkpoint after the last of them
+    (None at the end; ``final`` then holds all records and the last finite parameters),
+    the run's settings and the worker's environment."""
 
-    record: dict
+    records: list
     snap: Snapshot | None
-    settings: dict | None = None
-    env: dict | None = None
+    settings: dict
+    env: dict
     end: dict | None = None
     final: Snapshot | None = None
 
 
+def _epochs(job, rs, new: list, budget: float):
+    spent = 0.0
+    while rs.status == "running" and rs.epoch < job.epochs and (not new or spent < budget):
+        t0 = time.perf_counter()
+        rs = advance(job, rs)
+        spent += time.perf_counter() - t0
+        new.append(rs.records[-1])
+    return rs
+
+
 def epoch_task(cfg: RunConfig, snap: Snapshot | None) -> EpochResult:
-    """One epoch of ``cfg`` from ``snap`` (None: measure epoch 0 of a fresh run)."""
+    """The next epochs of ``cfg`` from ``snap`` (None: a fresh run, from epoch 0): one, or
+    more while they cost less than :data:`BUILD_RATIO` times building the run."""
+    t0 = time.perf_counter()
     job, settings, params = build_job(cfg)
+    budget = BUILD_RATIO * (time.perf_counter() - t0)
     with one_thread_for_solves():
         if snap is None:
             rs = first_state(job, params, cfg.seed)
+            new = [rs.records[0]]
         else:
-            rs = advance(job, restore(snap, job))
+            rs, new = restore(snap, job), []
+        rs = _epochs(job, rs, new, budget)
     if rs.status == "running" and rs.epoch >= job.epochs:
         rs = dataclasses.replace(rs, status="finished")
-    res = EpochResult(record=rs.records[-1], snap=None)
+    env = environment(B.namespace(job.X))
+    res = EpochResult(records=new, snap=None, settings=settings, env=env)
     if rs.status == "running":
         res.snap = snapshot(rs, settings)
     else:
         res.end = end_fields(rs)
         res.final = snapshot(dataclasses.replace(rs, params=rs.good_params), settings)
-    res.settings, res.env = settings, environment(B.namespace(job.X))
     return res
 
 
@@ -180,7 +203,8 @@ def _take(act: _Active, res: EpochResult) -> History | None:
         before = act.resumed.meta["records"] if act.resumed is not None else []
         act.files.begin(res.settings, res.env, before)
         act.begun = True
-    act.files.epoch(res.record, res.snap)
+    for i, rec in enumerate(res.records):
+        act.files.epoch(rec, res.snap if i == 0 else None)  # the checkpoint holds them all
     if res.end is None:
         return None
     act.files.end(**res.end)
@@ -223,7 +247,7 @@ def _run_parallel(todo, executor, results, *, keep, resume, progress, on_skip) -
                     on_skip(act.cfg, exc)
                     continue
                 h = _take(act, res)
-                epochs_done += res.record["epoch"] > 0
+                epochs_done += sum(r["epoch"] > 0 for r in res.records)
                 if h is None:
                     running[executor.submit(epoch_task, act.cfg, res.snap)] = act
                 else:
