@@ -9,7 +9,8 @@ The main job is ``sibp-ref compare`` on the built-in synthetic problem (32-64-64
 - on a Dask ``LocalCluster`` with 2 worker processes (when dask is installed),
 
 each into a fresh folder, and prints the wall time and the throughput against the serial
-run. The records of every parallel run are checked to equal the serial ones.
+run, and the largest relative difference of a recorded loss from the serial run (zero when
+the serial run has the workers' BLAS threads, e.g. under ``OMP_NUM_THREADS=1``).
 
     python benchmarks/bench_grid.py [--epochs 5] [--json out.json]
 """
@@ -54,6 +55,18 @@ def records(folder: Path) -> dict:
     }
 
 
+def max_rel_diff(a: dict, b: dict) -> float:
+    """Largest relative difference of the loss between two folders' records: runs at other
+    BLAS thread counts round differently in float32 (equal at the same count)."""
+    assert a.keys() == b.keys()
+    worst = 0.0
+    for k in a:
+        for ra, rb in zip(a[k], b[k], strict=True):
+            x, y = ra["train_loss"], rb["train_loss"]
+            worst = max(worst, abs(x - y) / max(abs(x), 1e-30))
+    return worst
+
+
 def timed(label: str, cfgs, folder: Path, executor) -> float:
     t0 = time.perf_counter()
     res = run_grid(cfgs, folder, executor=executor, progress=False)
@@ -86,9 +99,9 @@ def main() -> None:
         print(f"workers 1: {serial:7.1f} s")
         with make_executor(2) as ex:
             two = timed("workers 2", cfgs, tmp / "w2", ex)
-        assert records(tmp / "w2") == ref
-        print(f"workers 2: {two:7.1f} s  throughput x{serial / two:.2f}")
-        out.update(serial_s=serial, workers2_s=two, workers2_speedup=serial / two)
+        d2 = max_rel_diff(records(tmp / "w2"), ref)
+        print(f"workers 2: {two:7.1f} s  throughput x{serial / two:.2f}  loss rel diff {d2:.1e}")
+        out.update(serial_s=serial, workers2_s=two, workers2_speedup=serial / two, w2_diff=d2)
         if importlib.util.find_spec("distributed") is not None:
             cluster, ex = dask_executor()
             try:
@@ -96,9 +109,11 @@ def main() -> None:
                     dsk = timed("dask", cfgs, tmp / "dask", ex)
             finally:
                 cluster.close()
-            assert records(tmp / "dask") == ref
-            print(f"dask x2:   {dsk:7.1f} s  throughput x{serial / dsk:.2f}")
-            out.update(dask2_s=dsk, dask2_speedup=serial / dsk)
+            dd = max_rel_diff(records(tmp / "dask"), ref)
+            print(
+                f"dask x2:   {dsk:7.1f} s  throughput x{serial / dsk:.2f}  loss rel diff {dd:.1e}"
+            )
+            out.update(dask2_s=dsk, dask2_speedup=serial / dsk, dask_diff=dd)
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))
 

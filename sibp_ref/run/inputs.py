@@ -93,10 +93,16 @@ def _check_shapes(net: Any, X: Any, Y: Any, Xt: Any, Yt: Any) -> None:
                 f"{nx} has shape {tuple(x.shape)} and {ny} {tuple(y.shape)}: samples are "
                 f"columns, the net {list(net.sizes)} wants ({net.sizes[0]}, n); transpose them"
             )
+        if (wrong_x or wrong_y) and nx == "X_test":
+            raise ValueError(
+                f"X_test has shape {tuple(x.shape)} and Y_test {tuple(y.shape)}; the net "
+                f"{list(net.sizes)} wants ({net.sizes[0]}, n) and ({net.sizes[-1]}, n), as X "
+                "and Y are"
+            )
         if wrong_x or wrong_y:
             raise ValueError(
                 f"the network {list(net.sizes)} does not match the data: {x.shape[0]} features "
-                f"and {y.shape[0]} classes in {nx}/{ny} (make the first size {x.shape[0]} and "
+                f"and {y.shape[0]} classes (make the first size {x.shape[0]} and "
                 f"the last {y.shape[0]})"
             )
         if y.shape[1] != x.shape[1]:
