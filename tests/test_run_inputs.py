@@ -42,8 +42,9 @@ def test_non_finite_data_is_refused_naming_the_array_and_position_not_called_div
     d = data(ds)
     d[which][where] = math.nan if which % 2 == 0 else math.inf
     name = ["X", "Y", "X_test", "Y_test"][which]
-    with pytest.raises(ValueError, match=rf"^{name} contains NaN or infinite values \(the first "
-                       rf"at index \({where[0]}, {where[1]}\)\).*not a divergence"):  # fmt: skip
+    with pytest.raises(
+        ValueError, match=rf"^{name} contains (NaN|\+inf) at \[{where[0]}, {where[1]}\]"
+    ):
         fit(net, params, d)
 
 
@@ -53,7 +54,7 @@ def test_non_finite_initial_parameters_are_refused_naming_the_layer():
     W = np.asarray(W).copy()
     W[1, 2] = math.inf
     params = [params[0], (W, b)]
-    with pytest.raises(ValueError, match=r"params\[1\] W contains NaN .* index \(1, 2\)"):
+    with pytest.raises(ValueError, match=r"params\[1\] W contains \+inf at \[1, 2\]"):
         fit(net, params, data(ds))
 
 
@@ -86,7 +87,7 @@ def test_zero_columns_are_refused():
 def test_lists_and_bare_weight_matrices_are_type_errors_that_say_so():
     ds, net, params = small()
     X, Y, _, _ = data(ds)
-    with pytest.raises(TypeError, match="X must be an array .* got list"):
+    with pytest.raises(TypeError, match="X must be an array .*got a list"):
         fit(net, params, (X.tolist(), Y))
     with pytest.raises(TypeError, match=r"params\[0\] must be a \(W, b\) pair, got an array"):
         fit(net, [W for W, _ in params], (X, Y))
@@ -97,14 +98,17 @@ def test_mixed_backends_are_named():
     ds, net, params = small()
     X, Y, _, _ = data(ds)
     sp = [tuple(B.asarray(np.asarray(a), strict) for a in p) for p in params]
-    with pytest.raises(TypeError, match="different libraries .*one backend"):
+    with pytest.raises(
+        TypeError,
+        match="X is a numpy array but params are array_api_strict arrays; put them on one",
+    ):
         fit(net, sp, (X, Y))
 
 
 def test_the_dtype_rule_is_one_message_and_the_log_records_the_params_dtype(tmp_path):
     ds, net, params32 = small(dtype="float32")
     X, Y, _, _ = data(ds)
-    with pytest.raises(TypeError, match="X has dtype float64 but the parameters are float32"):
+    with pytest.raises(TypeError, match="X has dtype float64 but params have dtype float32"):
         fit(net, params32, (X.astype(np.float64), Y))
     fit(net, params32, (X, Y), log=tmp_path / "r.jsonl")
     head = json.loads((tmp_path / "r.jsonl").read_text().splitlines()[0])

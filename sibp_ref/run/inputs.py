@@ -1,10 +1,11 @@
 """The checks :func:`sibp_ref.run.loop.train` makes once, before any step.
 
-The same mistakes get the same messages as from ``method.step`` and ``net.forward``: shapes
-against the network (samples are columns: a transposed array is named as such), arrays of
-one library, one floating dtype for parameters and data (``docs/conventions.md §7``), and
-finite values: NaN or Inf in the data or in the initial parameters is an input error, named
-with its first position, not a divergence.
+The same mistakes get the same messages as from ``method.step`` and ``net.forward``
+(through :mod:`sibp_ref.validation`): shapes against the network (samples are columns: a
+transposed array is named as such), arrays of one library, one floating dtype for
+parameters and data (``docs/conventions.md §7``), and finite values: NaN or Inf in the data
+or in the initial parameters is an input error, named with its first position, not a
+divergence.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend as B
+from ..validation import check_array, check_same_dtype, check_same_namespace
 
 __all__ = ["check_inputs"]
 
@@ -22,61 +23,13 @@ def _is_array(a: Any) -> bool:
     return hasattr(a, "shape") and hasattr(a, "dtype") and not isinstance(a, np.generic)
 
 
-def _check_arrays(params: Any, named: dict) -> None:
+def _check_pairs(params: Any) -> None:
     if not isinstance(params, (list, tuple)):
         raise TypeError(f"params must be a list of (W, b) pairs, got {type(params).__name__}")
     for i, pair in enumerate(params):
         if _is_array(pair) or not isinstance(pair, (list, tuple)) or len(pair) != 2:
             got = f"an array of shape {tuple(pair.shape)}" if _is_array(pair) else repr(pair)[:40]
             raise TypeError(f"params[{i}] must be a (W, b) pair, got {got}")
-    for name, a in named.items():
-        if a is not None and not _is_array(a):
-            raise TypeError(
-                f"{name} must be an array of the network's backend, got {type(a).__name__} "
-                "(convert it, e.g. with numpy.asarray)"
-            )
-
-
-def _one_library(named: dict) -> Any:
-    arrays = {k: a for k, a in named.items() if a is not None}
-    try:
-        return B.namespace(*arrays.values())
-    except TypeError:
-        libs = {k: type(a).__module__.split(".")[0] for k, a in arrays.items()}
-        raise TypeError(
-            "the arrays are of different libraries ("
-            + ", ".join(f"{k}: {v}" for k, v in libs.items())
-            + "); put parameters and data on one backend"
-        ) from None
-
-
-def _first_bad(a: Any) -> tuple[int, ...] | None:
-    host = np.asarray(B.to_numpy(a))
-    bad = np.argwhere(~np.isfinite(host))
-    return tuple(int(i) for i in bad[0]) if len(bad) else None
-
-
-def _check_finite(named: dict) -> None:
-    for name, a in named.items():
-        if a is not None and not B.is_finite(a):
-            pos = _first_bad(a)
-            raise ValueError(
-                f"{name} contains NaN or infinite values (the first at index {pos}); "
-                "clean the input: non-finite input is not a divergence"
-            )
-
-
-def _check_dtypes(named: dict) -> None:
-    W = named["params[0] W"]
-    xp = B.namespace(W)
-    if W.dtype not in (xp.float32, xp.float64):
-        raise TypeError(f"params must be float32 or float64, got {W.dtype}")
-    for name, a in named.items():
-        if a is not None and a.dtype != W.dtype:
-            raise TypeError(
-                f"{name} has dtype {a.dtype} but the parameters are {W.dtype}: parameters "
-                f"and data must share one floating dtype (convert the data to {W.dtype})"
-            )
 
 
 def _check_shapes(net: Any, X: Any, Y: Any, Xt: Any, Yt: Any) -> None:
@@ -111,14 +64,17 @@ def _check_shapes(net: Any, X: Any, Y: Any, Xt: Any, Yt: Any) -> None:
 
 def check_inputs(net: Any, params: Any, X: Any, Y: Any, Xt: Any = None, Yt: Any = None) -> None:
     """Refuse, with a message naming the argument, what no step could train on."""
-    data = {"X": X, "Y": Y, "X_test": Xt, "Y_test": Yt}
-    _check_arrays(params, data)
+    data = {k: v for k, v in (("X", X), ("Y", Y), ("X_test", Xt), ("Y_test", Yt)) if v is not None}
+    _check_pairs(params)
+    for name, a in data.items():
+        check_array(name, a, ndim=2, finite=False)
     net.check_params(params)
-    flat = {
-        f"params[{i}] {n}": a for i, p in enumerate(params) for n, a in zip("Wb", p, strict=True)
-    }
-    named = {**flat, **data}
-    _one_library(named)
-    _check_dtypes(named)
+    check_same_namespace(params=list(params), **data)
+    check_same_dtype(params=list(params), **data)
     _check_shapes(net, X, Y, Xt, Yt)
-    _check_finite(named)
+    for i, pair in enumerate(params):
+        for n, a in zip("Wb", pair, strict=True):
+            if a is not None:
+                check_array(f"params[{i}] {n}", a)
+    for name, a in data.items():
+        check_array(name, a)
