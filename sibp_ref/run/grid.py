@@ -252,7 +252,7 @@ def _run_parallel(todo, executor, results, *, keep, resume, progress, on_skip) -
                     running[executor.submit(epoch_task, act.cfg, res.snap)] = act
                 else:
                     results[act.index], ended = (act.cfg, h), ended + 1
-            bar.update(ended, len(running), epochs_done)
+            bar.update(ended, len(running), epochs_done, force=not running)
     finally:
         for fut, act in running.items():
             fut.cancel()

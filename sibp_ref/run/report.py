@@ -46,6 +46,51 @@ def method_label(cfg, hist) -> str:
     return label
 
 
+def _draw_run(axes, cfg, h) -> None:
+    """One run's curves on the four panels; a cross where a diverged run broke."""
+    from ..methods import method_spec
+
+    (a_le, a_lt), (a_ae, a_at) = axes
+    c = COLORS.get(cfg.method)
+    lab = method_label(cfg, h)
+    ep, t = h.column("epoch"), h.column("time")
+    t = np.where(t > 0, t, np.nan)  # the time axis is logarithmic: epoch 0 is left out
+    loss, te, tr = h.column("train_loss"), h.column("test_acc"), h.column("train_acc")
+    # a method trained on another loss (BCD: square) is drawn dotted: not comparable
+    style = ":o" if method_spec(cfg.method).loss not in (None, "cross_entropy") else "-o"
+    for ax, x in ((a_le, ep), (a_lt, t)):
+        ax.plot(x, loss, style, ms=3, color=c, label=lab)
+    for ax, x in ((a_ae, ep), (a_at, t)):
+        ax.plot(x, te, "-o", ms=3, color=c)
+        ax.plot(x, tr, "--", lw=1, color=c, alpha=0.7)
+    if h.diverged:
+        ok = np.isfinite(loss)
+        i = int(np.flatnonzero(ok)[-1]) if ok.any() else 0
+        for ax, x in ((a_le, ep), (a_lt, t)):
+            ax.plot(x[i], loss[i], "x", ms=10, mew=2, color=c)
+
+
+def _default_title(results) -> str:
+    """The settings of the first run: data, network, initialisation, batch, epochs."""
+    cfg, h = results[0]
+    s = h.settings
+    sizes = "-".join(str(v) for v in s.get("sizes", []))
+    n_te = s.get("n_test")
+    data = (
+        f"{cfg.dataset}: {s.get('n_train')} training"
+        + (f" / {n_te} test" if n_te else "")
+        + " samples"
+    )
+    bcd = any(c.method == "bcd" for c, _ in results)
+    return (
+        f"{data}\n"
+        f"net {sizes} ({cfg.activation}), init N(0, {cfg.init_std:g}), batch "
+        f"{cfg.batch_size} ({cfg.sampling}), {cfg.epochs} epochs, "
+        f"{cfg.dtype} on {cfg.backend}, seed {cfg.seed}; loss: softmax cross-entropy"
+        + (" (BCD, dotted: its square loss)" if bcd else "")
+    )
+
+
 def plot_compare(results, path: str | Path, *, title: str | None = None) -> Path:
     """Write the comparison figure of ``[(RunConfig, History), ...]`` to ``path`` (PNG)."""
     import matplotlib
@@ -53,28 +98,10 @@ def plot_compare(results, path: str | Path, *, title: str | None = None) -> Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..methods import method_spec
-
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.2), sharex="col")
     (a_le, a_lt), (a_ae, a_at) = axes
     for cfg, h in results:
-        c = COLORS.get(cfg.method)
-        lab = method_label(cfg, h)
-        ep, t = h.column("epoch"), h.column("time")
-        t = np.where(t > 0, t, np.nan)  # the time axis is logarithmic: epoch 0 is left out
-        loss, te, tr = h.column("train_loss"), h.column("test_acc"), h.column("train_acc")
-        # a method trained on another loss (BCD: square) is drawn dotted: not comparable
-        style = ":o" if method_spec(cfg.method).loss not in (None, "cross_entropy") else "-o"
-        for ax, x in ((a_le, ep), (a_lt, t)):
-            ax.plot(x, loss, style, ms=3, color=c, label=lab)
-        for ax, x in ((a_ae, ep), (a_at, t)):
-            ax.plot(x, te, "-o", ms=3, color=c)
-            ax.plot(x, tr, "--", lw=1, color=c, alpha=0.7)
-        if h.diverged:
-            ok = np.isfinite(loss)
-            i = int(np.flatnonzero(ok)[-1]) if ok.any() else 0
-            for ax, x in ((a_le, ep), (a_lt, t)):
-                ax.plot(x[i], loss[i], "x", ms=10, mew=2, color=c)
+        _draw_run(axes, cfg, h)
     a_le.set_ylabel("training loss (whole training set)")
     a_ae.set_ylabel("accuracy: test (solid), training (dashed)")
     a_ae.set_xlabel("epoch")
@@ -92,23 +119,7 @@ def plot_compare(results, path: str | Path, *, title: str | None = None) -> Path
     a_le.set_title("per epoch")
     a_lt.set_title("per wall-clock second")
     if title is None and results:
-        cfg, h = results[0]
-        s = h.settings
-        sizes = "-".join(str(v) for v in s.get("sizes", []))
-        n_te = s.get("n_test")
-        data = (
-            f"{cfg.dataset}: {s.get('n_train')} training"
-            + (f" / {n_te} test" if n_te else "")
-            + " samples"
-        )
-        bcd = any(c.method == "bcd" for c, _ in results)
-        title = (
-            f"{data}\n"
-            f"net {sizes} ({cfg.activation}), init N(0, {cfg.init_std:g}), batch "
-            f"{cfg.batch_size} ({cfg.sampling}), {cfg.epochs} epochs, "
-            f"{cfg.dtype} on {cfg.backend}, seed {cfg.seed}; loss: softmax cross-entropy"
-            + (" (BCD, dotted: its square loss)" if bcd else "")
-        )
+        title = _default_title(results)
     fig.suptitle(title, fontsize=10)
     handles, labels = a_le.get_legend_handles_labels()
     fig.legend(
