@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import backend as B
-from .loop import Job, prepare, train
+from .loop import Job, method_needs, prepare, train
 from .records import History
 
 __all__ = ["RunConfig", "run_config", "build", "build_job", "load_for", "method_needs", "Job"]
@@ -64,18 +64,6 @@ class RunConfig:
         """A file name that changes whenever a setting that matters changes."""
         h = hashlib.sha256(json.dumps(self.settings(), sort_keys=True).encode()).hexdigest()
         return f"{self.method}-{h[:10]}"
-
-
-def method_needs(method: Any, name: str) -> tuple[bool, str | None]:
-    """``(full_batch, required_loss)`` of a method: its class attributes where it has them,
-    else the registry's entry for ``name``."""
-    cls = type(method)
-    if hasattr(cls, "full_batch") and hasattr(cls, "required_loss"):
-        return bool(cls.full_batch), cls.required_loss
-    from ..methods import method_spec
-
-    spec = method_spec(name)
-    return spec.full_batch, spec.loss
 
 
 def load_for(cfg: RunConfig, cache: dict | None) -> Any:

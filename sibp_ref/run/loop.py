@@ -54,6 +54,7 @@ __all__ = [
     "snapshot",
     "restore",
     "history",
+    "method_needs",
     "SAMPLING",
 ]
 
@@ -353,16 +354,18 @@ def _check_loop_args(epochs, batch_size, eval_chunk, sampling, track_dw) -> None
         raise ValueError(f"track_dw must be None, 'epoch' or 'step', got {track_dw!r}")
 
 
-def method_full_batch(method: Any) -> bool:
-    """Whether ``method`` needs the whole training set each step: its class attribute
-    ``full_batch``, else what the registry says of a method of that name and class."""
-    fb = getattr(method, "full_batch", None)
-    if fb is not None:
-        return bool(fb)
+def method_needs(method: Any, name: str | None = None) -> tuple[bool, str | None]:
+    """``(full_batch, required_loss)`` of a method: its attributes ``full_batch`` and
+    ``required_loss`` where it has them, else the registry's entry of that name and class."""
+    fb, loss = getattr(method, "full_batch", None), getattr(method, "required_loss", None)
+    if fb is not None and hasattr(method, "required_loss"):
+        return bool(fb), loss
     from ..methods import METHODS
 
-    spec = METHODS.get(getattr(method, "name", ""))
-    return bool(spec and spec.full_batch and spec.cls == type(method).__name__)
+    spec = METHODS.get(name or getattr(method, "name", ""))
+    if spec is not None and spec.cls == type(method).__name__:
+        return (spec.full_batch if fb is None else bool(fb)), loss or spec.loss
+    return bool(fb), loss
 
 
 def _step_kw(method: Any) -> tuple:
@@ -381,7 +384,7 @@ def prepare(net, method, params, data, *, epochs=10, batch_size=100, sampling="s
     _check_loop_args(epochs, batch_size, eval_chunk, sampling, track_dw)
     X, Y, Xt, Yt = _split(data)
     check_inputs(net, params, X, Y, Xt, Yt)
-    full_batch = method_full_batch(method) if full_batch is None else bool(full_batch)
+    full_batch = method_needs(method)[0] if full_batch is None else bool(full_batch)
     n = int(X.shape[1])
     if full_batch:
         steps = steps_per_epoch or 1
