@@ -38,7 +38,8 @@ NETS = {
     "deep": [784] + [600] * 10 + [10],
 }
 # method name -> (how the registry is asked, fallback constructor). Hyper-parameters as
-# in the paper's experiments (docs/conventions.md §4: eta = 10 is the authors' eta_c = 0.1 at batch 100).
+# in the paper's experiments (docs/conventions.md §4: eta = 10 is the authors' eta_c = 0.1
+# at batch 100).
 METHODS = {
     "bp": ("sgd", dict(lr=0.1)),
     "adam": ("adam", dict(lr=1e-3)),
@@ -219,7 +220,7 @@ def make_method(key):
 # --------------------------------------------------------------------------- FLOPs
 def flops_per_step(key, sizes, n, iters=5):
     """Floating-point operations of one step's **matrix products** (2·m·k·n for an
-    ``(m, k) @ (k, n)`` product), counted from the algorithm as docs/conventions.md §6 describes it, not
+    ``(m, k) @ (k, n)`` product), counted from the algorithm (docs/conventions.md §6), not
     measured. ``P_i = 2 d_{i+1} d_i n`` is one layer-sized product with the batch;
     elementwise work, the n×n Cholesky factorisations and solves are left out unless noted.
 

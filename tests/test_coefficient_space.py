@@ -1,4 +1,4 @@
-"""The coefficient-space solvers (SPEC §8, issue 7) give the *same iterates* as the plain
+"""The coefficient-space solvers (docs/conventions.md §6) give the *same iterates* as the plain
 ones they replace: CG on the ridge normal equations, its affine-layer form without
 ``[W, b]``/``[F; 1ᵀ]``, and SIBP's nonlinear CG. Oracle: the weight-space implementation
 (kept as ``form="primal"``), step by step for every iteration count, in float64."""
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sibp_ref import backend as B
-from sibp_ref.ridge import prox_ridge, prox_ridge_affine, prox_ridge_cg, split_bias, with_ones
+from sibp_ref.inner.ridge import prox_ridge, prox_ridge_affine, prox_ridge_cg, split_bias, with_ones
 
 
 def _ridge_problem(xp, m, d, n, seed=0):
@@ -101,7 +101,7 @@ def _ncg_problem(xp, m=4, d=15, n=6, seed=3):
 @pytest.mark.parametrize("lam", [0.05, 2.0])
 def test_ncg_in_coefficient_space_has_the_primal_iterates(xp, beta, sigma, lam):
     """Same Z and G = ZA + C after every iteration count (W-subproblem of (4.1), n < d)."""
-    from sibp_ref.solvers import ncg
+    from sibp_ref.inner import ncg
 
     A, T, Z0, C = _ncg_problem(xp)
     G0 = Z0 @ A + C
@@ -116,7 +116,7 @@ def test_ncg_in_coefficient_space_has_the_primal_iterates(xp, beta, sigma, lam):
 
 
 def test_exact_ncg_in_coefficient_space_reaches_the_same_minimiser():
-    from sibp_ref.solvers import ncg
+    from sibp_ref.inner import ncg
 
     xp = B.get_backend("numpy")
     A, T, Z0, C = _ncg_problem(xp, seed=4)
@@ -128,7 +128,7 @@ def test_exact_ncg_in_coefficient_space_reaches_the_same_minimiser():
 
 def test_ncg_in_coefficient_space_touches_the_data_twice(counting_matmul):
     """K = AᵀA and Z^0 + Y Aᵀ at the end: no (m, d)-sized product inside the iterations."""
-    from sibp_ref.solvers import ncg
+    from sibp_ref.inner import ncg
 
     xp = B.get_backend("numpy")
     A, T, Z0, C = _ncg_problem(xp, seed=5)
@@ -140,7 +140,7 @@ def test_ncg_in_coefficient_space_touches_the_data_twice(counting_matmul):
 
 
 def test_ncg_bad_form_is_a_clear_error():
-    from sibp_ref.solvers import ncg
+    from sibp_ref.inner import ncg
 
     xp = B.get_backend("numpy")
     A, T, Z0, C = _ncg_problem(xp)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sibp_ref import backend as B
-from sibp_ref.ridge import (
+from sibp_ref.inner.ridge import (
     prox_ridge,
     prox_ridge_cg,
     prox_ridge_objective,

@@ -198,7 +198,7 @@ def test_sibp_with_a_negligible_l1_gives_the_plain_step_on_a_linear_net(xp):
     of the ridge one (strong convexity, modulus 1/λ), and prox-grad starts at the ridge
     solution, where ∇s = 0, so each of its 5 steps moves by at most tγ ≤ λγ. With γ = 1e-12
     the steps agree to ~1e-11 before δ carries them to the layers below; 1e-9 allows
-    for that. (The ℓ1 path used to run 5 prox-grad steps from W^k instead: off by O(1).)"""
+    for that. (5 prox-grad steps from W^k instead would be off by O(1).)"""
     net, p, X, Y = _classification(xp, act="identity")
     plain = SIBP(eta=2.0, lam=0.7)
     tiny = SIBP(eta=2.0, lam=0.7, l1=1e-12)
@@ -210,8 +210,8 @@ def test_sibp_with_a_negligible_l1_gives_the_plain_step_on_a_linear_net(xp):
 
 def test_sibp_with_a_negligible_l1_keeps_the_output_layer_step():
     """The output layer (identity) is solved first, from the forward pass alone, so its
-    update with γ = 1e-12 is the ridge one whatever the hidden layers' solver (the bug:
-    5 prox-grad steps from W^k there cost 100 % → 90.5 % training accuracy in tutorial 08).
+    update with γ = 1e-12 is the ridge one whatever the hidden layers' solver (5 prox-grad
+    steps from W^k there would be far from it: tutorial 08 shows what that costs).
     The hidden layers (sigmoid) agree when both solve to tolerance (``solver="exact"``):
     prox-grad and PR-NCG stop at relative gradient 1e-10, so 1e-7 as in the other exact
     tests."""
@@ -289,3 +289,33 @@ def test_sibp_bad_schedule_and_layer_count_raise_clear_errors():
     m = SIBP(schedule=lambda k: -1.0)
     with pytest.raises(ValueError, match=r"schedule\(0\)"):
         m.step(net, p, m.init(net, p), X, Y)
+
+
+def test_sibp_accepts_numpy_scalars_for_every_number():
+    m = SIBP(eta=np.float32(10.0), lam=np.float32(0.5), lam_b=np.float64(0.25), iters=np.int64(3))
+    assert (m.eta, m.lam, m.lam_b, m.iters) == (10.0, 0.5, 0.25, 3)
+    assert SIBP(lam=[np.float32(0.5), 1]).lam == [0.5, 1.0]
+    assert SIBP(lam=np.asarray(0.5), tol=np.asarray(1e-9)).lam == 0.5  # 0-d arrays
+    assert SIBP(lam=np.asarray([0.5, 0.25])).lam == [0.5, 0.25]  # one per layer
+
+
+@pytest.mark.parametrize("lam", ["0.5", None, float("nan"), float("inf"), -1.0, [0.5, "a"], {}])
+def test_sibp_bad_lam_of_any_kind_names_lam(lam):
+    with pytest.raises((ValueError, TypeError), match="lam"):
+        SIBP(lam=lam)
+
+
+def test_sibp_class_declares_its_requirements_and_solvers():
+    assert SIBP.full_batch is False and SIBP.required_loss is None
+    assert set(SIBP.solvers) == {"ncg", "ncg_pr", "exact", "prox_grad", "ncg_authors"}
+
+
+def test_sibp_step_without_checks_is_the_same_step():
+    xp = B.get_backend("numpy")
+    net, p, X, Y = _classification(xp)
+    m = SIBP(eta=2.0, lam=0.5)
+    q, s = m.step(net, p, SIBPState(0), X, Y)
+    r, t = m.step(net, p, SIBPState(0), X, Y, check=False)
+    assert _max_change(q, r) == 0.0 and s == t
+    with pytest.raises(ValueError, match="X"):
+        m.step(net, p, SIBPState(0), X[:2], Y)

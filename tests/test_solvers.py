@@ -8,13 +8,13 @@ import scipy.optimize
 
 from sibp_ref import backend as B
 from sibp_ref.activations import get_activation
-from sibp_ref.ridge import prox_ridge
-from sibp_ref.solvers import (
+from sibp_ref.inner import (
     exact,
     ncg,
     ones_row,
     prox_grad,
     prox_objective,
+    prox_ridge,
     prox_ridge_bias,
     soft_threshold,
     spectral_norm_sq,
@@ -123,8 +123,8 @@ def test_ncg_never_increases_the_subproblem_objective(xp, beta):
 
 def test_ncg_float32_armijo_still_makes_progress():
     """In float32 the late decreases of φ fall below its resolution; comparing the change
-    directly (SPEC §8) keeps the line search accepting steps, so 20 float32 iterations
-    follow the float64 ones."""
+    directly (docs/conventions.md §6) keeps the line search accepting steps, so 20
+    float32 iterations follow the float64 ones."""
     xp = B.get_backend("numpy")
     A, T, Z0, C = _problem(xp, m=10, d=50, n=2000, seed=4)
     A32, T32, Z32, C32 = (xp.astype(a, xp.float32) for a in (A, T, Z0, C))
@@ -205,7 +205,7 @@ def test_prox_grad_objective_never_increases_across_iterations(sigma, accelerate
     """Monotone FISTA (and ISTA): φ + γ||·||_1 at x_k is non-increasing in k. The solver is
     deterministic, so ``iters=k`` returns the k-th iterate. Slack: the sufficient-decrease
     test passes steps whose failure is below the rounding of the computed change
-    (:func:`sibp_ref.solvers._rounding`, ~16 eps·φ), so allow 1e-13·φ_0. (NumPy only: the
+    (:func:`sibp_ref.inner.prox_grad._rounding`, ~16 eps·φ), so allow 1e-13·φ_0. (NumPy only: the
     other backends run the same code, checked by the backend tests.)"""
     xp = B.get_backend("numpy")
     for seed in range(3):
@@ -301,3 +301,47 @@ def test_prox_grad_bad_arguments_raise_clear_errors():
         prox_grad(A, T, Z0, 1.0, "sigmoid", 0.1, power_iters=0)
     with pytest.raises(ValueError, match="iters"):
         prox_grad(A, T, Z0, 1.0, "sigmoid", 0.1, iters=0)
+
+
+# --- InnerResult.status: why a solver stopped -----------------------------------------
+
+
+@pytest.mark.parametrize("form", ["primal", "dual"])
+def test_ncg_status_says_why_it_stopped(form):
+    xp = B.get_backend("numpy")
+    A, T, Z0, C = _problem(xp, d=8, n=5, seed=13)
+    kw = dict(C=C, form=form)
+    assert ncg(A, T, Z0, 1.0, "tanh", iters=3, **kw).status == "iteration_limit"
+    r = ncg(A, T, Z0, 1.0, "tanh", beta="pr", tol=1e-8, **kw)
+    assert (r.status, r.n_iter < 500) == ("converged", True)
+    r = ncg(A, T, Z0, 1.0, "tanh", beta="pr", tol=1e-14, max_iters=2, **kw)
+    assert (r.status, r.n_iter) == ("iteration_limit", 2)
+    r = ncg(A, T, Z0, 1.0, "tanh", iters=3, max_backtracks=0, **kw)
+    assert (r.status, r.n_iter) == ("line_search_failed", 0)
+    np.testing.assert_array_equal(r.x, Z0)  # a failed search leaves the iterate as it was
+    # a stationary start (zero residual, Z = Z^0): zero gradient, nothing to do
+    r = ncg(A, Z0 @ A + C, Z0, 1.0, "identity", iters=3, **kw)
+    assert (r.status, r.n_iter) == ("converged", 0)
+
+
+def test_prox_grad_status_says_why_it_stopped():
+    xp = B.get_backend("numpy")
+    A, T, Z0, C = _problem(xp, seed=14)
+    assert prox_grad(A, T, Z0, 1.0, "tanh", 0.1, C=C, iters=3).status == "iteration_limit"
+    r = prox_grad(A, T, Z0, 1.0, "tanh", 0.1, C=C, tol=1e-8, max_iters=5000)
+    assert r.status == "converged"
+    r = prox_grad(A, T, Z0, 1.0, "tanh", 0.1, C=C, tol=1e-14, max_iters=2)
+    assert (r.status, r.n_iter) == ("iteration_limit", 2)
+    r = prox_grad(A, T, Z0, 1.0, "tanh", 0.1, C=C, iters=3, max_backtracks=0)
+    assert (r.status, r.n_iter) == ("line_search_failed", 0)
+
+
+def test_solvers_accept_numpy_scalars_for_counts_and_weights():
+    xp = B.get_backend("numpy")
+    A, T, Z0, C = _problem(xp, seed=15)
+    r = ncg(A, T, Z0, np.float32(0.5), "tanh", C=C, iters=np.int64(3))
+    q = ncg(A, T, Z0, 0.5, "tanh", C=C, iters=3)
+    assert r.n_iter == 3
+    np.testing.assert_array_equal(r.x, q.x)
+    r = prox_grad(A, T, Z0, np.float64(0.5), "tanh", np.float32(0.25), C=C, iters=np.int32(2))
+    assert r.n_iter == 2

@@ -16,7 +16,11 @@ Settings
   the first 10 000 MNIST / first 2 000 Fashion-MNIST training samples, the whole 10 000-sample
   test sets, 20 epochs each (the paper gives 20 epochs for MNIST and no count for
   Fashion-MNIST; we use 20 too), batch 100 shuffled, float32, init N(0, 0.05) (the authors'
-  code; the paper does not say for §5.4), seed 0. ``--epochs`` and ``--seed`` change them.
+  code; the paper does not say for §5.4), seed 0. ``--epochs`` and ``--seed`` change them;
+  ``--seeds N`` runs seeds ``--seed`` … ``--seed + N − 1`` and prints each method's final
+  accuracies as mean ± sd over them (the curves stay those of the first seed); ``--runs DIR``
+  names the log folder (the committed 5-seed logs: ``tutorials/results/07_small_samples_runs``,
+  so ``--seeds 5 --runs tutorials/results/07_small_samples_runs`` only reads them back).
 - ``--quick`` (tests): 784-32-10 on 300 samples, 2 epochs; synthetic data without the files.
 
 Methods (registry defaults, ``sibp_ref.methods``; the paper gives no hyper-parameters for §5.4):
@@ -61,8 +65,12 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     p = argparse.ArgumentParser()
     p.add_argument("--paper", action="store_true", help="the paper's settings (the default)")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the first seed")
+    p.add_argument("--seeds", type=int, default=1, help="how many seeds, from --seed on")
+    p.add_argument("--runs", default=None, help="folder of the run logs")
     extra, _ = p.parse_known_args(argv)
+    if extra.seeds < 1:
+        raise SystemExit(f"--seeds must be an integer >= 1, got {extra.seeds}")
     exps = [dict(e) for e in EXPERIMENTS]
     epochs = 20
     if args.quick:
@@ -77,6 +85,8 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
         "mode": "quick" if args.quick else "paper",
         "epochs": epochs,
         "seed": extra.seed,
+        "seeds": list(range(extra.seed, extra.seed + extra.seeds)),
+        "runs": extra.runs,
         "batch_size": 100,
         "init_std": 0.05,
         "experiments": exps,
@@ -84,7 +94,7 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     return args, s
 
 
-def configs(args, s, e) -> list[RunConfig]:
+def configs(args, s, e, seed: int) -> list[RunConfig]:
     return [
         RunConfig(
             method=m,
@@ -95,7 +105,7 @@ def configs(args, s, e) -> list[RunConfig]:
             init_std=s["init_std"],
             epochs=s["epochs"],
             batch_size=s["batch_size"],
-            seed=s["seed"],
+            seed=seed,
             backend=args.backend,
             dtype="float32",
             data_dir=args.data_dir,
@@ -150,6 +160,38 @@ def verdict(rows, e) -> dict:
     }
 
 
+def seed_spread(rows_by_seed: list[list[dict]]) -> dict:
+    """Mean ± sd over the seeds of each method's final accuracies, and how often SIBP's final
+    test accuracy is the highest (the paper's claim is about one run)."""
+    out: dict = {}
+    for m in METHODS:
+        rs = [r for rows in rows_by_seed for r in rows if r["method"] == m]
+        tr = np.array([r["final_train_acc"] for r in rs])
+        te = np.array([r["final_test_acc"] for r in rs])
+        out[m] = {
+            "seeds": len(rs),
+            "train_mean": float(np.mean(tr)),
+            "train_sd": float(np.std(tr, ddof=1)) if len(rs) > 1 else None,
+            "test_mean": float(np.mean(te)),
+            "test_sd": float(np.std(te, ddof=1)) if len(rs) > 1 else None,
+        }
+    wins = sum(
+        max(rows, key=lambda r: r["final_test_acc"])["method"] == "sibp" for rows in rows_by_seed
+    )
+    out["sibp_test_highest_in"] = f"{wins} of {len(rows_by_seed)} seeds"
+    return out
+
+
+def print_spread(spread: dict) -> None:
+    print(f"{'method':>8} {'seeds':>5} {'train mean ± sd':>17} {'test mean ± sd':>17}")
+    for m in METHODS:
+        r = spread[m]
+        sd = lambda v: "    -" if v is None else f"{v:.4f}"
+        print(f"{m:>8} {r['seeds']:>5} {r['train_mean']:.4f} ± {sd(r['train_sd'])}"
+              f" {r['test_mean']:.4f} ± {sd(r['test_sd'])}")  # fmt: skip
+    print("SIBP's final test accuracy is the highest in", spread["sibp_test_highest_in"])
+
+
 # %% figure
 def plot(all_results, s, args) -> Path:
     import matplotlib
@@ -187,7 +229,7 @@ def plot(all_results, s, args) -> Path:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(
         f"Small training sets (§5.4): {s['epochs']} epochs, batch 100 (shuffled), init "
-        f"N(0, {s['init_std']:g}), float32, seed {s['seed']} ({s['mode']} setting); "
+        f"N(0, {s['init_std']:g}), float32, curves of seed {s['seed']} ({s['mode']} setting); "
         "cross-entropy except BCD.\nDashed red line: the paper's final SIBP test accuracy.",
         fontsize=10,
     )
@@ -201,14 +243,20 @@ def plot(all_results, s, args) -> Path:
 def main(argv: list[str] | None = None) -> None:
     args, s = settings(argv)
     print("settings:", s)
-    runs = (Path(args.out) if args.out else common.ROOT) / "runs" / NAME
+    runs = (
+        Path(s["runs"])
+        if s["runs"]
+        else (Path(args.out) if args.out else common.ROOT) / "runs" / NAME
+    )
     t0 = time.perf_counter()
     out, all_results = {}, []
     for e in s["experiments"]:
-        results = [
-            (c, h) for c, h in common.run_grid(configs(args, s, e), runs, args) if h is not None
-        ]
+        cfgs = [c for seed in s["seeds"] for c in configs(args, s, e, seed)]
+        done = [(c, h) for c, h in common.run_grid(cfgs, runs, args) if h is not None]
+        by_seed = [[(c, h) for c, h in done if c.seed == seed] for seed in s["seeds"]]
+        results = by_seed[0]  # the curves and the per-run table: the first seed
         all_results.append((e, results))
+        spread = seed_spread([summarise(r) for r in by_seed if r])
         rows = summarise(results)
         v = verdict(rows, e)
         print(f"\n{e['dataset']} 784-{e['hidden']}-10, {e['n_train']} samples")
@@ -225,10 +273,13 @@ def main(argv: list[str] | None = None) -> None:
                 f" {r['time_s']:6.1f}"
             )
         print("verdict:", v)
+        if len(s["seeds"]) > 1:
+            print_spread(spread)
         out[e["dataset"] if e["dataset"] not in out else f"{e['dataset']}_{e['fig']}"] = {
             "experiment": e,
             "verdict": v,
             "runs": rows,
+            "seed_spread": spread,
         }
     path = plot(all_results, s, args)
     common.save_results(

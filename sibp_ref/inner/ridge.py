@@ -1,0 +1,285 @@
+"""Proximal linear least squares: the subproblem of ProxBP and of SIBP's linear layers.
+
+All of them have the form (matrix unknown ``θ`` of shape ``(m, d)``, data ``A`` of
+shape ``(d, n)`` with samples as columns, target ``T`` of shape ``(m, n)``)
+
+.. math:: θ^+ = \\arg\\min_θ \\; \\|θA − T\\|^2 + \\frac{1}{2λ}\\|θ − θ^0\\|^2
+
+(plain Frobenius sum for the fit, as (4.1) writes it, docs/conventions.md §2). Setting
+the gradient ``2(θA − T)Aᵀ + (θ − θ^0)/λ`` to zero gives the normal equations
+
+.. math:: θ\\,(2AAᵀ + I/λ) = 2TAᵀ + θ^0/λ,
+
+a ``d × d`` symmetric positive definite system. When ``n < d`` the same solution is
+cheaper in the dual (Woodbury / push-through identity, docs/conventions.md §6):
+
+.. math:: θ^+ = θ^0 + 2λ\\,(T − θ^0A)\\,(I_n + 2λAᵀA)^{-1}Aᵀ,
+
+an ``n × n`` solve, and ``θ^0 A`` is often already known (the forward pass's ``G``).
+With a bias inside, ``θ = [W, b]`` and ``A = [F; 1ᵀ]`` (:func:`with_ones`).
+
+:func:`prox_ridge_cg` runs linear conjugate gradients on the normal equations without
+forming the matrix, warm-started at ``θ^0`` (ProxBP's inexact solver).
+
+The coefficient space (``n < d``, docs/conventions.md §6). Started from ``θ^0``, CG's
+iterates never leave ``θ^0 + (Z Aᵀ)``, so it can run on the ``(m, n)`` coefficients ``Z``
+with the ``n × n`` Gram matrix ``K = AᵀA``: the same iterates, each iteration one
+``m × n × n`` product instead of two ``m × d × n`` ones (proof in :func:`cg_coefficients`).
+:func:`prox_ridge_affine` solves the problem with a bias (``θ = [W, b]``, ``A = [F; 1ᵀ]``)
+this way without forming ``[W, b]`` or ``[F; 1ᵀ]``: ``AᵀA = FᵀF + 1``,
+``Z Aᵀ = [Z Fᵀ, Z 1]``.
+
+:func:`prox_ridge_bias` is the closed form of the b-half of (4.1) when σ is the identity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import device_of, namespace, solve_spd
+from ..validation import check_int, check_nonnegative, check_positive
+from ._ops import safe_ratio, vdot
+
+__all__ = [
+    "prox_ridge",
+    "prox_ridge_cg",
+    "prox_ridge_affine",
+    "prox_ridge_bias",
+    "cg_coefficients",
+    "dual_coefficients",
+    "prox_ridge_objective",
+    "with_ones",
+    "split_bias",
+]
+
+
+def with_ones(F: Any) -> Any:
+    """``[F; 1ᵀ]``: the data matrix with a row of ones, so that ``[W, b] @ it = W F + b``."""
+    xp = namespace(F)
+    ones = xp.ones((1, F.shape[1]), dtype=F.dtype, device=device_of(F))
+    return xp.concat([F, ones], axis=0)
+
+
+def split_bias(theta: Any) -> tuple[Any, Any]:
+    """``[W, b]`` back into ``(W, b)`` with ``b`` of shape ``(m, 1)``."""
+    return theta[:, :-1], theta[:, -1:]
+
+
+def prox_ridge_objective(theta: Any, A: Any, T: Any, theta0: Any, lam: float) -> Any:
+    """``||θA − T||² + ||θ − θ^0||²/(2λ)`` as a 0-d array."""
+    xp = namespace(theta, A, T)
+    R = theta @ A - T
+    E = theta - theta0
+    return xp.sum(R * R) + xp.sum(E * E) / (2.0 * lam)
+
+
+def prox_ridge(
+    A: Any,
+    T: Any,
+    theta0: Any,
+    lam: float,
+    *,
+    theta0_A: Any = None,
+    form: str = "auto",
+) -> Any:
+    """Exact minimiser of ``||θA − T||² + ||θ − θ^0||²/(2λ)`` by Cholesky.
+
+    ``form="primal"`` solves the ``d × d`` normal equations, ``"dual"`` the ``n × n``
+    Woodbury form, ``"auto"`` the smaller. ``theta0_A`` (``θ^0 A``, e.g. the forward
+    pass's ``G``) saves a matrix product in the dual form.
+    """
+    lam = check_positive("lam", lam)
+    xp = namespace(A, T, theta0)
+    d, n = A.shape
+    if form == "auto":
+        form = "dual" if n < d else "primal"
+    if form == "primal":
+        M = 2.0 * (A @ A.T) + xp.eye(d, dtype=A.dtype, device=device_of(A)) / lam
+        rhs = 2.0 * (T @ A.T) + theta0 / lam
+        return solve_spd(M, rhs, side="right")  # θ M = rhs
+    if form == "dual":
+        R = T - (theta0 @ A if theta0_A is None else theta0_A)
+        theta = dual_coefficients(A.T @ A, R, lam) @ A.T
+        theta += theta0  # in the fresh product's buffer
+        return theta
+    raise ValueError(f"form must be 'auto', 'primal' or 'dual', got {form!r}")
+
+
+def dual_coefficients(K: Any, R: Any, lam: float) -> Any:
+    """``Z = 2λ R (I_n + 2λK)^{-1}``, so that ``θ^+ = θ^0 + Z Aᵀ`` is the exact solution
+    (Woodbury form above) with ``K = AᵀA`` and ``R = T − θ^0 A``, both ``n``-sized."""
+    xp = namespace(K, R)
+    n = K.shape[0]
+    M = xp.eye(n, dtype=K.dtype, device=device_of(K)) + (2.0 * lam) * K
+    return (2.0 * lam) * solve_spd(M, R, side="right")
+
+
+def prox_ridge_cg(
+    A: Any,
+    T: Any,
+    theta0: Any,
+    lam: float,
+    iters: int = 5,
+    *,
+    x0: Any = None,
+    tol: float = 0.0,
+    theta0_A: Any = None,
+    form: str = "auto",
+) -> Any:
+    """Linear CG on ``θ(2AAᵀ + I/λ) = 2TAᵀ + θ^0/λ``, matrix-free, warm-started at ``x0``
+    (default ``θ^0``), for ``iters`` iterations or until ``||r|| ≤ tol·||rhs||``.
+
+    Nocedal & Wright, Algorithm 5.2, with the Frobenius inner product on matrices.
+    ``form="primal"`` runs it on ``θ`` (``(m, d)``, :func:`_cg_primal`); ``"dual"`` on
+    the coefficients of :func:`cg_coefficients` (same iterates, ``n``-sized work; only
+    from ``θ^0``, so ``x0`` must be None); ``"auto"`` takes the dual when ``x0`` is None
+    and ``n < d``. ``theta0_A`` (``θ^0 A``, e.g. the forward pass's ``G``) saves a
+    product in the dual.
+    """
+    lam = check_positive("lam", lam)
+    iters = check_int("iters", iters, 1)
+    tol = check_nonnegative("tol", tol)
+    xp = namespace(A, T, theta0)
+    d, n = A.shape
+    if form == "auto":
+        form = "dual" if x0 is None and n < d else "primal"
+    if form == "primal":
+        return _cg_primal(xp, A, T, theta0, lam, iters, theta0 if x0 is None else x0, tol)
+    if form != "dual":
+        raise ValueError(f"form must be 'auto', 'primal' or 'dual', got {form!r}")
+    if x0 is not None:
+        raise ValueError("form='dual' starts CG at theta0; x0 must be None")
+    R = T - (theta0 @ A if theta0_A is None else theta0_A)
+    stop = None
+    if tol > 0:
+        rhs = 2.0 * (T @ A.T) + theta0 / lam
+        stop = tol * tol * vdot(xp, rhs, rhs)
+    theta = cg_coefficients(A.T @ A, R, lam, iters, stop=stop) @ A.T
+    theta += theta0  # in the fresh product's buffer
+    return theta
+
+
+def _cg_primal(xp, A, T, theta0, lam, iters, x, tol):
+    """:func:`prox_ridge_cg` on ``θ`` itself, from ``x``: Nocedal & Wright, Algorithm 5.2."""
+
+    def apply_M(P):  # P ↦ P (2AAᵀ + I/λ) in two matrix products
+        return 2.0 * ((P @ A) @ A.T) + P / lam
+
+    rhs = 2.0 * (T @ A.T) + theta0 / lam
+    r = rhs - apply_M(x)  # residual (negative gradient of the quadratic)
+    p = r
+    rr = xp.sum(r * r)
+    stop = tol * tol * xp.sum(rhs * rhs) if tol > 0 else None
+    for _ in range(iters):
+        if stop is not None and bool(rr <= stop):
+            break
+        Mp = apply_M(p)
+        # Once CG has converged exactly, r = p = 0 and both ratios are 0/0; take them
+        # as 0 (x stays put) without a host sync, so many iterations are always safe.
+        pMp = xp.sum(p * Mp)
+        alpha = safe_ratio(xp, rr, pMp)
+        x = x + alpha * p
+        r = r - alpha * Mp
+        rr_new = xp.sum(r * r)
+        p = r + safe_ratio(xp, rr_new, rr) * p
+        rr = rr_new
+    return x
+
+
+def cg_coefficients(K: Any, R: Any, lam: float, iters: int, *, stop: Any = None) -> Any:
+    """CG of :func:`prox_ridge_cg` from ``θ^0``, run on coefficients: returns ``Z``
+    (``(m, n)``) with ``θ = θ^0 + Z Aᵀ`` the ``iters``-th CG iterate.
+
+    ``K = AᵀA`` (``n × n``), ``R = T − θ^0 A`` (``(m, n)``); ``stop`` a bound on ``||r||²``.
+
+    Why the iterates are the same. Write ``M: P ↦ P(2AAᵀ + I/λ)``. For any ``(m, n)``
+    matrices ``π, ζ``: ``M(πAᵀ) = (2πK + π/λ)Aᵀ`` and ``⟨πAᵀ, ζAᵀ⟩ = ⟨πK, ζ⟩``. CG
+    from ``x_0 = θ^0`` starts with ``r_0 = 2TAᵀ + θ^0/λ − M θ^0 = 2(T − θ^0A)Aᵀ = ρ_0Aᵀ``
+    with ``ρ_0 = 2R``, and ``p_0 = r_0``. Suppose ``x_j = θ^0 + Z_jAᵀ``, ``r_j = ρ_jAᵀ``,
+    ``p_j = π_jAᵀ``. Then ``Mp_j = μ_jAᵀ`` with ``μ_j = 2π_jK + π_j/λ``; CG's scalars
+    ``α_j = ||r_j||²/⟨p_j, Mp_j⟩ = ⟨ρ_jK, ρ_j⟩/⟨π_jK, μ_j⟩`` and
+    ``β_j = ||r_{j+1}||²/||r_j||²`` are computable from the coefficients; and its updates
+    ``x + αp``, ``r − αMp``, ``r + βp`` are linear, so ``Z_{j+1} = Z_j + α_jπ_j``,
+    ``ρ_{j+1} = ρ_j − α_jμ_j``, ``π_{j+1} = ρ_{j+1} + β_jπ_j`` keep the form. By induction
+    every iterate is ``θ^0 + Z_jAᵀ`` with the same ``α_j, β_j`` (and the same stopping
+    test) as the primal run: the iterates agree in exact arithmetic. Cost per iteration:
+    one product ``ρ K`` (``π K`` is updated as ``ρK + βπK``) and a few ``(m, n)`` passes.
+    """
+    xp = namespace(K, R)
+    Z = xp.zeros_like(R)
+    rho = 2.0 * R  # r_0 = ρ_0 Aᵀ
+    rhoK = rho @ K
+    pi, piK = rho, rhoK  # p_0 = r_0
+    rr = vdot(xp, rho, rhoK)  # ||r||² = ⟨ρK, ρ⟩
+    for _ in range(iters):
+        if stop is not None and bool(rr <= stop):
+            break
+        mu = 2.0 * piK + pi / lam  # M p = μ Aᵀ
+        alpha = safe_ratio(xp, rr, vdot(xp, piK, mu))  # ⟨p, Mp⟩ = ⟨πK, μ⟩
+        Z = Z + alpha * pi  # x ← x + α p
+        rho = rho - alpha * mu  # r ← r − α Mp
+        rhoK = rho @ K
+        rr_new = vdot(xp, rho, rhoK)
+        beta = safe_ratio(xp, rr_new, rr)
+        pi = rho + beta * pi  # p ← r + β p
+        piK = rhoK + beta * piK
+        rr = rr_new
+    return Z
+
+
+def prox_ridge_affine(
+    F: Any,
+    R: Any,
+    W: Any,
+    b: Any,
+    lam: float,
+    *,
+    solver: str = "exact",
+    iters: int = 5,
+) -> tuple[Any, Any]:
+    """The ridge problem of an affine layer, ``θ = [W, b]``, ``A = [F; 1ᵀ]``,
+    ``T = W^kF + b^k + R``: returns ``(W^+, b^+)`` (``b`` may be None: no bias).
+
+    ``solver="exact"`` is :func:`prox_ridge`, ``"cg"`` is :func:`prox_ridge_cg` from
+    ``θ^k`` with ``iters`` iterations. When the batch is smaller than the layer input
+    (``n ≤ d``) both run in the coefficient space with ``AᵀA = FᵀF + 1`` and
+    ``Z Aᵀ = [Z Fᵀ, Z 1]``, without forming ``[W, b]`` or ``[F; 1ᵀ]``; otherwise on
+    ``θ`` itself.
+    """
+    lam = check_positive("lam", lam)
+    if solver not in ("exact", "cg"):
+        raise ValueError(f"solver must be 'exact' or 'cg', got {solver!r}")
+    xp = namespace(F, R, W)
+    d, n = F.shape
+    if n > d:  # the primal (d+1)-sized problem is the smaller one
+        A = F if b is None else with_ones(F)
+        theta0 = W if b is None else xp.concat([W, b], axis=1)
+        T = theta0 @ A + R
+        if solver == "exact":
+            theta = prox_ridge(A, T, theta0, lam, form="primal")
+        else:
+            theta = prox_ridge_cg(A, T, theta0, lam, iters, form="primal")
+        return (theta, None) if b is None else split_bias(theta)
+    K = F.T @ F  # AᵀA
+    if b is not None:
+        K = K + 1.0  # the ones row: [F; 1ᵀ]ᵀ[F; 1ᵀ] = FᵀF + 11ᵀ
+    if solver == "exact":
+        Z = dual_coefficients(K, R, lam)
+    else:
+        Z = cg_coefficients(K, R, lam, check_int("iters", iters, 1))
+    W_new = Z @ F.T
+    W_new += W  # W^k + Z Fᵀ, in the fresh product's buffer
+    return W_new, (None if b is None else b + xp.sum(Z, axis=1, keepdims=True))
+
+
+def prox_ridge_bias(R: Any, b0: Any, lam: float) -> Any:
+    """Closed form of ``argmin_b ||b 1ᵀ − R||² + ||b − b^0||²/(2λ)``: the b-subproblem of
+    (4.1) when σ is the identity, with ``R = F_{i+1}^{k+1/2} − W^{k+1} F_i^k`` of shape
+    ``(m, n)``:
+
+    .. math:: b = \\frac{2 \\sum_t R_{:,t} + b^0/λ}{2n + 1/λ}.
+    """
+    lam = check_positive("lam", lam)
+    xp = namespace(R, b0)
+    n = R.shape[1]
+    return (2.0 * xp.sum(R, axis=1, keepdims=True) + b0 / lam) / (2.0 * n + 1.0 / lam)
