@@ -190,13 +190,15 @@ def _output_options(p: argparse.ArgumentParser, *, compare: bool) -> None:
         action="store_true",
         help="keep each finished run's last checkpoint (<key>.ckpt.npz) beside its log",
     )
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--debug", action="store_true", help="show tracebacks")
     if compare:
         g = p.add_argument_group("parallel runs")
         g.add_argument(
             "--workers",
             type=int,
             default=None,
-            help="local worker processes, one epoch of one run each at a time "
+            help="local worker processes, each running the next epochs of one run at a time "
             "(default: the number of cores; 1 runs here, one after another)",
         )
         g.add_argument(
@@ -206,8 +208,6 @@ def _output_options(p: argparse.ArgumentParser, *, compare: bool) -> None:
             help="run on the Dask distributed cluster at ADDRESS (tcp://host:port); "
             "needs pip install 'sibp_ref[dask]'",
         )
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    g.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def build_parser() -> argparse.ArgumentParser:
