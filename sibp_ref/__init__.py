@@ -26,8 +26,8 @@ from .methods import (
 from .methods.schedules import constant, inverse_power
 from .methods.sibp import SIBP, SIBPState
 from .network import MLP, Network, normal_init
+from .run import History, RunConfig, read_log, run_grid
 from .toy import iterations_to_halve, toy_problem
-from .train import History, RunConfig, read_log, run_grid
 from .validation import ValidationTypeError
 
 __version__ = "0.1.0"

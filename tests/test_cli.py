@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from sibp_ref import cli
 from sibp_ref import datasets as D
 from sibp_ref import methods as M
+from sibp_ref.run import cli
 
 QUICK = ["--epochs", "2", "--n-train", "300", "--hidden", "16", "-q"]
 
@@ -99,7 +99,7 @@ def test_per_method_parameters_apply_to_that_method_only(capsys, tmp_path):
         for p in tmp_path.glob("*.jsonl")
     }
     # sgd keeps the main job's setting on the synthetic problem; adam.lr reached adam only
-    from sibp_ref.cli import MAIN_JOB_HYPER
+    from sibp_ref.run.cli import MAIN_JOB_HYPER
 
     assert hyper == {"sgd": MAIN_JOB_HYPER["sgd"], "adam": {"lr": 0.01}}
     assert MAIN_JOB_HYPER["sgd"]["lr"] != 0.01
@@ -240,3 +240,40 @@ def test_fetch_command_downloads_into_the_given_folder(capsys, tmp_path, monkeyp
     assert rc == 0, err
     assert (tmp_path / "d" / "mnist" / "train-images-idx3-ubyte.gz").is_file()
     assert "verified" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fix",
+    [
+        (["compare", "sibp", "-p", "lamm=0.1"], "did you mean 'lam'?"),
+        (["compare", "sibp", "-p", "sibpp.eta=5"], "unknown method 'sibpp' (did you mean 'sibp'?)"),
+        (["compare", "sgd", "-p", "sibp.eta=5"], "method 'sibp' is not run here"),
+        (["compare", "sibp", "-p", "sibp.etaa=5"], "method 'sibp' does not take 'etaa'"),
+        (["train", "sgd", "-p", "lrr=1"], "did you mean 'lr'?"),
+        (["train", "sgd", "--seed", "-1"], "--seed must be >= 0, got -1"),
+        (["compare", "sgd", "--workers", "0"], "--workers must be positive, got 0"),
+        (["train", "sgd", "--init-std", "0"], "--init-std must be a finite number > 0"),
+        (["compare", ","], "no method named"),
+    ],
+)
+def test_misspelt_settings_and_bad_numbers_name_the_option(capsys, tmp_path, argv, fix):
+    rc, _, err = run(capsys, *argv, "--out", str(tmp_path), "-q")
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sibp-ref: error:"), err
+    assert fix in lines[0]
+    assert not list(tmp_path.glob("*.jsonl"))  # refused before anything ran
+
+
+def test_a_diverged_run_prints_diverged_aligned_and_no_broken_metric(capsys, tmp_path):
+    argv = ["compare", "sgd", "--lr", "1e6", "--activation", "identity", *QUICK]
+    rc, out, err = run(capsys, *argv, "--workers", "1", "--out", str(tmp_path), "--no-figure")
+    assert rc == 0, err
+    lines = out.splitlines()
+    head = next(i for i, s in enumerate(lines) if s.startswith("method"))
+    (row,) = [s for s in lines[head + 2 :] if s.startswith("sgd")]
+    col = lines[head].index("train loss") + len("train loss")
+    assert row[col - len("diverged") : col] == "diverged"
+    assert "diverged at epoch" in row
+    test_col = lines[head].index("test acc") + len("test acc")
+    assert row[test_col - 1] == "/"

@@ -1,0 +1,551 @@
+"""The command line: ``sibp-ref compare`` (the main job), ``train``, ``fetch``, ``list``.
+
+``sibp-ref compare`` with no arguments trains SGD, Adam, ProxBP, BCD and SIBP on a
+generated problem that needs no download, prints a table and writes a PNG with the
+training loss and the test accuracy per epoch and per second. Errors are one line
+with the fix and a non-zero exit status; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import errno
+import math
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+DEFAULT_COMPARE = ("sgd", "adam", "proxbp", "bcd", "sibp")
+DEFAULT_OUT = Path("runs")
+
+#: The main job's settings on the built-in synthetic problem, where they differ from the
+#: methods' own defaults. BP's learning rates are the best of a sweep on this problem
+#: (20 epochs, seed 0: SGD lr 0.1/0.3/0.5/1 -> test acc 0.47/0.77/0.85/diverging;
+#: Adam lr 1e-3/3e-3/1e-2/3e-2 -> 0.58/0.78/0.88/0.77), so BP is not handicapped by a
+#: poor step; ProxBP gets SIBP's effective step 2*lam*eta = 10 (both move W by about
+#: -2*lam*eta*grad J for small steps), so the two implicit methods are compared at
+#: matched step sizes (ProxBP eta=1 reaches 0.75, eta=10 reaches 0.90).
+MAIN_JOB_HYPER = {
+    "sgd": {"lr": 0.5},
+    "adam": {"lr": 0.01},
+    "proxbp": {"eta": 10.0, "lam": 0.5},
+}
+
+#: Options that become method hyper-parameters when given (None = method default).
+HYPER_OPTIONS = {
+    "lr": float,
+    "momentum": float,
+    "eta": float,
+    "lam": float,
+    "solver": str,
+    "iters": int,
+    "l1": float,
+    "last_layer": str,
+    "gamma": float,
+    "rho": float,
+    "alpha": float,
+}
+
+
+class CLIError(Exception):
+    """A user error with a one-line message."""
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        out = [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas, got {text!r}"
+        ) from None
+    if any(v < 1 for v in out):
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return out
+
+
+def _kv(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    k, v = text.split("=", 1)
+    for conv in (int, float):
+        try:
+            return k.strip().replace("-", "_"), conv(v)
+        except ValueError:
+            pass
+    return k.strip().replace("-", "_"), {"true": True, "false": False}.get(v.lower(), v)
+
+
+def _common(p: argparse.ArgumentParser, *, compare: bool) -> None:
+    _data_options(p)
+    _training_options(p)
+    _hyper_options(p, compare=compare)
+    _output_options(p, compare=compare)
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data and network")
+    g.add_argument(
+        "--dataset",
+        default="synthetic",
+        help="synthetic (default, generated), mnist, fashion-mnist, cifar10",
+    )
+    g.add_argument(
+        "--n-train",
+        type=int,
+        default=None,
+        help="use only this many training samples (the paper: 10000 MNIST, 2000 Fashion-MNIST)",
+    )
+    g.add_argument(
+        "--subset",
+        choices=("first", "random"),
+        default="first",
+        help="which training samples --n-train keeps",
+    )
+    g.add_argument(
+        "--hidden",
+        type=_ints,
+        default=None,
+        help="hidden layer sizes, e.g. 500 or 600,600 (default: 64,64 on synthetic, 500 otherwise)",
+    )
+    g.add_argument(
+        "--sizes",
+        type=_ints,
+        default=None,
+        help="all layer sizes instead of --hidden, e.g. 784,500,10 (checked against the data)",
+    )
+    g.add_argument("--activation", default="relu")
+    g.add_argument(
+        "--init-std",
+        type=float,
+        default=0.05,
+        help="weights and biases ~ N(0, s), s a standard deviation (default 0.05)",
+    )
+    g.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder holding the data set files (else $SIBP_REF_DATA, the cache, ...)",
+    )
+
+
+def _training_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=None, help="default 20 (compare), 10 (train)")
+    g.add_argument("--batch-size", type=int, default=100)
+    g.add_argument(
+        "--sampling",
+        choices=("shuffle", "replacement"),
+        default="shuffle",
+        help="mini-batches: a shuffled pass, or drawn with replacement (authors)",
+    )
+    g.add_argument(
+        "--bcd-n",
+        type=int,
+        default=None,
+        help="full-batch methods (BCD) train on the first N samples only",
+    )
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument(
+        "--backend", default="numpy", help="numpy (default), cupy, torch, array_api_strict"
+    )
+    g.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    g.add_argument(
+        "--track-dw",
+        choices=("epoch", "step"),
+        default=None,
+        help="record ||W_1 new - W_1 old|| per epoch or per step (Fig. 3)",
+    )
+
+
+def _hyper_options(p: argparse.ArgumentParser, *, compare: bool) -> None:
+    g = p.add_argument_group("hyper-parameters (default: the method's; see `sibp-ref list`)")
+    for name, typ in HYPER_OPTIONS.items():
+        g.add_argument("--" + name.replace("_", "-"), type=typ, default=None, dest=name)
+    g.add_argument(
+        "-p",
+        "--param",
+        type=_kv,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other hyper-parameter"
+        + ("; METHOD.KEY=VALUE for one method only" if compare else ""),
+    )
+
+
+def _output_options(p: argparse.ArgumentParser, *, compare: bool) -> None:
+    g = p.add_argument_group("output and resuming")
+    g.add_argument("--out", default=None, help="output folder (default: runs/<command>-<data>)")
+    g.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="run again from epoch 0 even where the folder holds a finished or interrupted run",
+    )
+    g.add_argument(
+        "--keep-checkpoints",
+        action="store_true",
+        help="keep each finished run's last checkpoint (<key>.ckpt.npz) beside its log",
+    )
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--debug", action="store_true", help="show tracebacks")
+    if compare:
+        g = p.add_argument_group("parallel runs")
+        g.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="local worker processes, each running the next epochs of one run at a time "
+            "(default: the number of cores; 1 runs here, one after another)",
+        )
+        g.add_argument(
+            "--scheduler",
+            default=None,
+            metavar="ADDRESS",
+            help="run on the Dask distributed cluster at ADDRESS (tcp://host:port); "
+            "needs pip install 'sibp_ref[dask]'",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sibp-ref",
+        description="Semi-implicit back propagation (Liu & Zhang, 2023) beside BP, ProxBP "
+        "and BCD. Start with: sibp-ref compare",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command")
+    c = sub.add_parser(
+        "compare",
+        help="train several methods side by side: table + figure (no arguments: the built-in demo)",
+    )
+    c.add_argument(
+        "methods",
+        nargs="*",
+        default=None,
+        help=f"methods (default: {' '.join(DEFAULT_COMPARE)}); one per name, comma lists too",
+    )
+    c.add_argument("--no-figure", action="store_true")
+    _common(c, compare=True)
+    t = sub.add_parser("train", help="train one method on one data set and network")
+    t.add_argument("method", help="sgd, momentum, nesterov, adam, proxbp, bcd or sibp")
+    _common(t, compare=False)
+    f = sub.add_parser(
+        "fetch", help="download MNIST / Fashion-MNIST into the cache (verified by SHA-256)"
+    )
+    f.add_argument("dataset", choices=("mnist", "fashion-mnist"))
+    f.add_argument("--data-dir", default=None, help="put the files here instead of the cache")
+    f.add_argument("--debug", action="store_true", help="show tracebacks")
+    ls = sub.add_parser("list", help="methods with their defaults, and data sets")
+    ls.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+# ------------------------------------------------------------------ helpers
+def _nearest(word: str, valid) -> str:
+    close = difflib.get_close_matches(word, sorted(valid), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _takes(method: str) -> set[str]:
+    """The hyper-parameters ``method`` takes."""
+    from ..methods import accepted_hyper, method_spec
+
+    return accepted_hyper(method_spec(method))[0]
+
+
+def _check_param_keys(args, methods: list[str]) -> None:
+    """Refuse a ``-p`` key that no method of this command takes, naming the nearest."""
+    from ..methods import method_names
+
+    takes = {m: _takes(m) for m in methods}
+    known = set().union(*(t for t in takes.values() if t is not None))
+    for k, _ in args.param:
+        m, _, key = k.rpartition(".")
+        if m and m not in method_names():
+            raise CLIError(f"-p {k}: unknown method {m!r}{_nearest(m, method_names())}")
+        if m and m not in methods:
+            raise CLIError(f"-p {k}: method {m!r} is not run here (runs: {', '.join(methods)})")
+        valid = takes[m] if m else known
+        if valid is not None and key not in valid and (m or known):
+            who = f"method {m!r}" if m else "no method run here"
+            raise CLIError(
+                f"-p {k}: {who} {'does not take' if m else 'takes'} {key!r}"
+                f"{_nearest(key, valid)}; valid: {', '.join(sorted(valid))}"
+            )
+
+
+def _hyper(args, method: str) -> dict:
+    from ..methods import method_spec
+
+    spec = method_spec(method)
+    out = {}
+    given = {k: getattr(args, k) for k in HYPER_OPTIONS if getattr(args, k, None) is not None}
+    for k, v in args.param:
+        m, _, key = k.rpartition(".")
+        if not m:
+            given[key] = v
+        elif m == spec.name:
+            out[key] = v
+    if args.command == "compare":
+        # shared options apply to the methods that take them
+        names = _takes(spec.name)
+        given = {k: v for k, v in given.items() if names is not None and k in names}
+        if args.dataset == "synthetic" and not given and not out:
+            out = dict(MAIN_JOB_HYPER.get(spec.name, {}))
+    return {**given, **out}
+
+
+def _check_out(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise CLIError(f"cannot write to {path}: {why}; pass --out with a writable folder") from exc
+    return path
+
+
+def _configs(args, methods: list[str]) -> list:
+    from ..methods import method_spec
+    from .config import RunConfig
+
+    hidden = args.hidden or ([64, 64] if args.dataset == "synthetic" else [500])
+    epochs = args.epochs if args.epochs is not None else (20 if args.command == "compare" else 10)
+    cfgs = []
+    for m in methods:
+        spec = method_spec(m)
+        cfgs.append(
+            RunConfig(
+                method=spec.name,
+                hyper=_hyper(args, spec.name),
+                dataset=args.dataset,
+                n_train=args.n_train,
+                subset=args.subset,
+                hidden=tuple(hidden),
+                sizes=None if args.sizes is None else tuple(args.sizes),
+                activation=args.activation,
+                init_std=args.init_std,
+                epochs=epochs,
+                batch_size=args.batch_size,
+                sampling=args.sampling,
+                full_batch_n=args.bcd_n,
+                seed=args.seed,
+                backend=args.backend,
+                dtype=args.dtype,
+                data_dir=args.data_dir,
+                track_dw=args.track_dw,
+            )
+        )
+    return cfgs
+
+
+def _preflight(args) -> None:
+    """Fail fast, with one line, on what can be checked before any training."""
+    from .. import backend as B
+    from ..datasets import DATASETS
+
+    B.get_backend(args.backend)  # BackendError (a ValueError) says how to fix it
+    key = args.dataset.lower().replace("_", "-")
+    if key not in DATASETS and key not in ("fashion", "fmnist", "cifar-10"):
+        raise CLIError(f"unknown data set {args.dataset!r}; choose one of {', '.join(DATASETS)}")
+    for nm in ("batch_size", "epochs", "n_train", "bcd_n", "seed", "workers"):
+        v = getattr(args, nm, None)
+        low = 0 if nm in ("epochs", "seed") else 1
+        if v is not None and v < low:
+            what = "must be >= 0" if low == 0 else "must be positive"
+            raise CLIError(f"--{nm.replace('_', '-')} {what}, got {v}")
+    if not (args.init_std > 0 and math.isfinite(args.init_std)):
+        raise CLIError(f"--init-std must be a finite number > 0, got {args.init_std}")
+
+
+def _num(x: Any, width: int, prec: int) -> str:
+    ok = isinstance(x, (int, float)) and math.isfinite(x)
+    return format(x, f"{width}.{prec}f") if ok else format("/", f">{width}")
+
+
+def _row(cfg, h) -> str:
+    f = h.final
+    hyper = ", ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in h.settings.get("config", {}).get("hyper", {}).items()
+    )
+    tests = [r.get("test_acc") for r in h.records]
+    tests = [t for t in tests if isinstance(t, (int, float)) and math.isfinite(t)]
+    best = _num(max(tests), 9, 3) if tests else _num(None, 9, 3)
+    if h.diverged:  # no metric of the broken network: say so in its columns
+        loss, acc, test = f"{'diverged':>10}", _num(None, 9, 3), _num(None, 8, 3)
+        status = f"diverged at epoch {f.get('epoch', 0)}"
+    else:
+        loss, acc = _num(f.get("train_loss"), 10, 4), _num(f.get("train_acc"), 9, 3)
+        test, status = _num(f.get("test_acc"), 8, 3), h.status
+    return (
+        f"{cfg.method:<10} {hyper[:28]:<28} {f.get('epoch', 0):>6} {loss} {acc} {test} "
+        f"{best} {_num(f.get('time'), 7, 2)}  {status}"
+    )
+
+
+def format_table(results: list) -> str:
+    """One row per run: final training loss / accuracy, test accuracy, best test accuracy,
+    seconds in steps, status; a diverged run shows "diverged", not its broken metrics."""
+    head = (
+        f"{'method':<10} {'settings':<28} {'epochs':>6} {'train loss':>10} "
+        f"{'train acc':>9} {'test acc':>8} {'best test':>9} {'time s':>7}  status"
+    )
+    lines = [head, "-" * len(head)]
+    lines += [_row(cfg, h) for cfg, h in results if h is not None]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ commands
+def _methods(args) -> list[str]:
+    from ..methods import method_spec
+
+    raw = args.methods or list(DEFAULT_COMPARE)
+    methods = [m for item in raw for m in item.split(",") if m.strip()]
+    if not methods:
+        raise CLIError(
+            f"no method named in {' '.join(raw)!r}; name one or more, e.g. compare sgd,sibp"
+        )
+    return [method_spec(m.strip()).name for m in methods]  # unknown names fail here
+
+
+def _grid(args, cfgs, out: Path, executor=None) -> list:
+    from .grid import run_grid
+
+    def skip(cfg, exc):
+        print(f"note: skipping {cfg.method}: {exc}", file=sys.stderr)
+
+    return run_grid(
+        cfgs,
+        out,
+        resume=not args.no_resume,
+        progress=False if args.quiet else None,
+        on_skip=skip,
+        executor=executor,
+        keep_checkpoints=args.keep_checkpoints,
+    )
+
+
+def cmd_compare(args) -> int:
+    from .grid import make_executor
+
+    _preflight(args)
+    methods = _methods(args)
+    _check_param_keys(args, methods)
+    out = _check_out(Path(args.out) if args.out else DEFAULT_OUT / f"compare-{args.dataset}")
+    cfgs = _configs(args, methods)
+    workers = args.workers if args.workers is not None else min(len(cfgs), _cores())
+    executor = make_executor(workers, args.scheduler)
+    try:
+        results = _grid(args, cfgs, out, executor)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+    done = [(c, h) for c, h in results if h is not None]
+    if not done:
+        raise CLIError("none of the methods could run; see the notes above")
+    c0 = done[0][0]
+    print(
+        f"\n{c0.dataset}: net {done[0][1].settings['sizes']}, {c0.epochs} epochs, "
+        f"batch {c0.batch_size}, {c0.dtype} on {c0.backend}, seed {c0.seed}\n"
+    )
+    print(format_table(results))
+    if not args.no_figure:
+        from .report import plot_compare
+
+        png = out / "compare.png"
+        plot_compare(done, png)
+        print(f"\nfigure: {png}")
+    print(f"logs:   {out}/*.jsonl")
+    return 0
+
+
+def _cores() -> int:
+    from .threads import cores
+
+    return cores()
+
+
+def cmd_train(args) -> int:
+    _preflight(args)
+    from ..methods import method_spec
+
+    _check_param_keys(args, [method_spec(args.method).name])
+    out = _check_out(Path(args.out) if args.out else DEFAULT_OUT / f"train-{args.dataset}")
+    cfgs = _configs(args, [args.method])
+    results = _grid(args, cfgs, out)
+    cfg, h = results[0]
+    print(format_table(results))
+    print(f"log: {out / (cfg.key() + '.jsonl')}")
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from ..datasets import fetch
+
+    where = fetch(args.dataset, Path(args.data_dir) / args.dataset if args.data_dir else None)
+    print(f"{args.dataset}: verified files in {where}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from ..datasets import DATASETS
+    from ..methods import METHODS
+
+    print("methods (defaults):")
+    for spec in METHODS.values():
+        extra = " [full batch, square loss]" if spec.full_batch else ""
+        kv = ", ".join(f"{k}={v}" for k, v in spec.defaults.items())
+        print(
+            f"  {spec.name:<9} {spec.cls.__name__}({', '.join(repr(a) for a in spec.args)}"
+            f"{', ' if spec.args and kv else ''}{kv}){extra}"
+        )
+    print("data sets: " + ", ".join(DATASETS))
+    return 0
+
+
+def _show_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each: ``note: ...`` (no source line, no traceback)."""
+    print(f"note: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--debug"):
+        argv = ["compare", *argv]
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["compare", *argv])
+    debug = args.debug or "--debug" in argv
+    try:
+        with warnings.catch_warnings():
+            # a diverging run overflows; the table reports it, the warnings would only clutter
+            warnings.filterwarnings("ignore", "(overflow|invalid value)", RuntimeWarning)
+            warnings.showwarning = _show_note
+            return {
+                "compare": cmd_compare,
+                "train": cmd_train,
+                "fetch": cmd_fetch,
+                "list": cmd_list,
+            }[args.command](args)
+    except KeyboardInterrupt:
+        print(
+            "sibp-ref: interrupted; the same command goes on from each run's last epoch",
+            file=sys.stderr,
+        )
+        return 130
+    except (CLIError, ValueError, TypeError, OSError, ImportError, RuntimeError) as exc:
+        if debug:
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EROFS):
+            msg += "; pass --out with a writable folder"
+        print(f"sibp-ref: error: {msg}", file=sys.stderr)
+        return 2

@@ -1,0 +1,166 @@
+"""A run described by plain values (:class:`RunConfig`), and how to build and train it.
+
+The config's :meth:`RunConfig.key` names its log: the same settings always give the same
+file, so a grid finds the runs it has done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import backend as B
+from .loop import Job, method_needs, prepare, train
+from .records import History
+
+__all__ = ["RunConfig", "run_config", "build", "build_job", "load_for", "method_needs", "Job"]
+
+
+@dataclass
+class RunConfig:
+    """One run described by plain values, so that it can be logged, compared and resumed.
+
+    ``hidden`` are the hidden layer sizes; input and output sizes come from the data.
+    ``sizes``, when given, are all the layer sizes and must match the data.
+    ``loss=None`` uses the method's required loss (square for BCD) or cross-entropy.
+    """
+
+    method: str = "sgd"
+    hyper: dict = field(default_factory=dict)
+    dataset: str = "synthetic"
+    n_train: int | None = None
+    subset: str = "first"
+    hidden: Sequence[int] = (64, 64)
+    sizes: Sequence[int] | None = None
+    activation: str = "relu"
+    loss: str | None = None
+    init_std: float = 0.05
+    epochs: int = 10
+    batch_size: int = 100
+    sampling: str = "shuffle"
+    full_batch_n: int | None = None
+    seed: int = 0
+    backend: str = "numpy"
+    dtype: str = "float32"
+    data_dir: str | None = None
+    eval_chunk: int = 10000
+    track_dw: str | None = None
+
+    def settings(self) -> dict:
+        from ..methods import hyper_of
+
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        d["sizes"] = None if self.sizes is None else list(self.sizes)
+        d["hyper"] = hyper_of(self.method, **self.hyper)
+        d.pop("data_dir")  # where the files are does not change the run
+        return d
+
+    def key(self) -> str:
+        """A file name that changes whenever a setting that matters changes."""
+        h = hashlib.sha256(json.dumps(self.settings(), sort_keys=True).encode()).hexdigest()
+        return f"{self.method}-{h[:10]}"
+
+
+def load_for(cfg: RunConfig, cache: dict | None) -> Any:
+    """The data set of ``cfg``; ``cache`` (a dict the caller owns) reuses loaded ones."""
+    from ..datasets import load_dataset
+
+    key = (cfg.dataset, cfg.n_train, cfg.subset, cfg.seed, cfg.backend, cfg.dtype, cfg.data_dir)
+    if cache is not None and key in cache:
+        return cache[key]
+    ds = load_dataset(
+        cfg.dataset,
+        data_dir=cfg.data_dir,
+        xp=cfg.backend,
+        dtype=cfg.dtype,
+        n_train=cfg.n_train,
+        subset=cfg.subset,
+        seed=cfg.seed,
+    )
+    if cache is not None:
+        cache[key] = ds
+    return ds
+
+
+def _sizes(cfg: RunConfig, ds: Any) -> list[int]:
+    sizes = [ds.n_features, *cfg.hidden, ds.num_classes]
+    if cfg.sizes is not None:
+        if (cfg.sizes[0], cfg.sizes[-1]) != (ds.n_features, ds.num_classes):
+            raise ValueError(
+                f"sizes {list(cfg.sizes)} do not match {cfg.dataset}: it has {ds.n_features} "
+                f"features and {ds.num_classes} classes, so the sizes must start with "
+                f"{ds.n_features} and end with {ds.num_classes}"
+            )
+        sizes = list(cfg.sizes)
+    return sizes
+
+
+def build(cfg: RunConfig, *, data: Any = None, cache: dict | None = None) -> tuple:
+    """Data, network, initial parameters and method of ``cfg``, and the loop's keywords."""
+    from ..methods import make_method
+    from ..network import MLP
+
+    method = make_method(cfg.method, **cfg.hyper)
+    full_batch, needs_loss = method_needs(method, cfg.method)
+    xp = B.get_backend(cfg.backend)
+    ds = data if data is not None else load_for(cfg, cache)
+    if full_batch and cfg.full_batch_n and cfg.full_batch_n < ds.n_train:
+        ds = ds.subset(cfg.full_batch_n)
+    loss = cfg.loss or needs_loss or "cross_entropy"
+    if needs_loss and loss != needs_loss:
+        raise ValueError(f"method {cfg.method!r} needs loss {needs_loss!r}, got {loss!r}")
+    net = MLP(_sizes(cfg, ds), activation=cfg.activation, loss=loss)
+    params = net.init(
+        seed=cfg.seed, std=cfg.init_std, xp=xp, dtype=cfg.dtype, device=B.device_of(ds.X_train)
+    )
+    loop = {
+        "epochs": cfg.epochs,
+        "batch_size": cfg.batch_size,
+        "sampling": cfg.sampling,
+        "full_batch": full_batch,
+        "seed": cfg.seed,
+        "eval_chunk": cfg.eval_chunk,
+        "track_dw": cfg.track_dw,
+        "settings": {"config": cfg.settings(), "dataset": repr(ds), "dataset_info": ds.info},
+    }
+    return net, method, params, ds, loop
+
+
+def build_job(cfg: RunConfig, *, data: Any = None, cache: dict | None = None):
+    """``(job, settings, params)`` of ``cfg``: what a grid's worker runs an epoch of."""
+    net, method, params, ds, loop = build(cfg, data=data, cache=cache)
+    job, settings = prepare(net, method, params, ds, **loop)
+    return job, settings, params
+
+
+def run_config(
+    cfg: RunConfig,
+    *,
+    log=None,
+    progress=None,
+    data: Any = None,
+    cache: dict | None = None,
+    raise_on_divergence: bool = False,
+    resume: bool = True,
+    keep_checkpoint: bool = False,
+) -> History:
+    """Build the data, network, parameters and method of ``cfg`` and train them; with a
+    ``log``, go on from its checkpoint when there is one (``resume``)."""
+    net, method, params, ds, loop = build(cfg, data=data, cache=cache)
+    return train(
+        net,
+        method,
+        params,
+        ds,
+        log=log,
+        progress=progress,
+        raise_on_divergence=raise_on_divergence,
+        resume=resume,
+        keep_checkpoint=keep_checkpoint,
+        **loop,
+    )

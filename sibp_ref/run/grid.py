@@ -1,0 +1,317 @@
+"""Grids of runs: serially in this process, or in parallel through any executor.
+
+:func:`run_grid` runs every config, logging each to ``out_dir/<key>.jsonl`` and skipping
+those whose log says they are done. With an ``executor`` (any
+:class:`concurrent.futures.Executor`; :func:`make_executor` gives a local process pool or a
+Dask cluster's), each task is **one epoch** of one run: the worker rebuilds the run from
+its config and the checkpoint it is sent, runs the epoch, and sends back the record and the
+new checkpoint (a task goes on to more epochs only while they are short next to loading
+the data: :data:`BUILD_RATIO`). Only this process writes logs and checkpoints, so the
+workers need no shared file system, and a lost worker costs only the epochs of its task.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import backend as B
+from .checkpoint import Snapshot, unflatten
+from .config import RunConfig, build_job, run_config
+from .env import environment
+from .files import RunFiles
+from .loop import advance, end_fields, first_state, restore, snapshot
+from .progress import GridProgress
+from .records import History, LogError, RunNote, jsonable, move_aside, read_log
+from .threads import call_with_blas_threads, cores, one_thread_for_solves, threads_per_worker
+
+__all__ = ["run_grid", "make_executor", "BlasLimitedExecutor", "EpochResult", "epoch_task"]
+
+
+# ------------------------------------------------------------------ executors
+class BlasLimitedExecutor(cf.Executor):
+    """An executor whose every task runs with its BLAS pools limited to ``threads``."""
+
+    def __init__(self, inner: cf.Executor, threads: int, close: Callable | None = None):
+        self.inner, self.threads, self._close = inner, threads, close
+
+    def submit(self, fn, /, *args, **kwargs):
+        return self.inner.submit(call_with_blas_threads, self.threads, fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        try:
+            self.inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+        except TypeError:  # Dask's ClientExecutor takes no cancel_futures
+            self.inner.shutdown(wait=wait)
+        finally:
+            if self._close is not None:
+                self._close()
+
+
+def _dask_executor(scheduler: str) -> BlasLimitedExecutor:
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ImportError(
+            "--scheduler needs Dask: pip install 'sibp_ref[dask]' (dask[distributed])"
+        ) from exc
+    try:
+        client = Client(scheduler, timeout=20)
+    except OSError as exc:
+        raise OSError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+    return BlasLimitedExecutor(client.get_executor(), threads_per_worker(slots), client.close)
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None):
+    """An executor for :func:`run_grid`, or None (run in this process) for one worker.
+
+    ``scheduler``: the address of a Dask distributed cluster (``tcp://host:port``); Dask is
+    imported only then. Else ``workers`` local processes (default: the number of cores).
+    Each task's BLAS threads are limited so that workers × threads ≤ cores.
+    """
+    if scheduler is not None:
+        return _dask_executor(str(scheduler))
+    n = cores() if workers is None else workers
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"workers (--workers) must be an integer >= 1, got {workers!r}")
+    if n == 1:
+        return None
+    import multiprocessing
+
+    pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+    return BlasLimitedExecutor(pool, threads_per_worker(n))
+
+
+# ------------------------------------------------------------------ a worker's task
+#: A task goes on to a next epoch while its epochs took less than this many times the
+#: time to build the run (load the data, make the net): loading MNIST is not repeated for
+#: every short epoch, and an epoch that costs more than that is a task of its own.
+BUILD_RATIO = 10.0
+
+
+@dataclass
+class EpochResult:
+    """What a worker sends back: the new records, the checkpoint after the last of them
+    (None at the end; ``final`` then holds all records and the last finite parameters),
+    the run's settings and the worker's environment."""
+
+    records: list
+    snap: Snapshot | None
+    settings: dict
+    env: dict
+    end: dict | None = None
+    final: Snapshot | None = None
+
+
+def _epochs(job, rs, new: list, budget: float):
+    spent = 0.0
+    while rs.status == "running" and rs.epoch < job.epochs and (not new or spent < budget):
+        t0 = time.perf_counter()
+        rs = advance(job, rs)
+        spent += time.perf_counter() - t0
+        new.append(rs.records[-1])
+    return rs
+
+
+def epoch_task(cfg: RunConfig, snap: Snapshot | None) -> EpochResult:
+    """The next epochs of ``cfg`` from ``snap`` (None: a fresh run, from epoch 0): one, or
+    more while they cost less than :data:`BUILD_RATIO` times building the run."""
+    t0 = time.perf_counter()
+    job, settings, params = build_job(cfg)
+    budget = BUILD_RATIO * (time.perf_counter() - t0)
+    with one_thread_for_solves():
+        if snap is None:
+            rs = first_state(job, params, cfg.seed)
+            new = [rs.records[0]]
+        else:
+            rs, new = restore(snap, job), []
+        rs = _epochs(job, rs, new, budget)
+    if rs.status == "running" and rs.epoch >= job.epochs:
+        rs = dataclasses.replace(rs, status="finished")
+    env = environment(B.namespace(job.X))
+    res = EpochResult(records=new, snap=None, settings=settings, env=env)
+    if rs.status == "running":
+        res.snap = snapshot(rs, settings)
+    else:
+        res.end = end_fields(rs)
+        res.final = snapshot(dataclasses.replace(rs, params=rs.good_params), settings)
+    return res
+
+
+# ------------------------------------------------------------------ the driver
+@dataclass
+class _Active:
+    """A run this process drives: its files, and the checkpoint it resumed from."""
+
+    index: int
+    cfg: RunConfig
+    files: RunFiles
+    resumed: Snapshot | None
+    begun: bool = False
+
+
+def _finished_log(path: Path, resume: bool) -> History | None:
+    """The history in ``path`` when it says the run is done; a damaged log is moved aside."""
+    if not (resume and path.is_file()):
+        return None
+    try:
+        h = read_log(path)
+    except LogError as exc:
+        dest = move_aside(path)
+        warnings.warn(f"{exc}. Moved it to {dest}; running it again", RunNote, stacklevel=3)
+        return None
+    return h if h.done else None
+
+
+def _config_checkpoint(files: RunFiles, cfg: RunConfig) -> Snapshot | None:
+    snap = files.checkpoint()
+    want = json.loads(json.dumps(jsonable(cfg.settings())))
+    if snap is None or snap.meta.get("settings", {}).get("config") != want:
+        return None
+    return snap
+
+
+def _history(res: EpochResult) -> History:
+    """The history of a run that ended on a worker (parameters as NumPy arrays)."""
+    m = res.final.meta
+    params = [tuple(p) for p in unflatten(m["params"], res.final.arrays, None, np, None)]
+    return History(
+        settings=res.settings,
+        records=list(m["records"]),
+        status=res.end["status"],
+        params=params,
+        reason=res.end.get("reason"),
+        params_epoch=res.end.get("params_epoch", m["epoch"]),
+        end=res.end,
+    )
+
+
+def _take(act: _Active, res: EpochResult) -> History | None:
+    """Write what a worker sent; the run's history when it has ended."""
+    if not act.begun:
+        before = act.resumed.meta["records"] if act.resumed is not None else []
+        act.files.begin(res.settings, res.env, before)
+        act.begun = True
+    for i, rec in enumerate(res.records):
+        act.files.epoch(rec, res.snap if i == 0 else None)  # the checkpoint holds them all
+    if res.end is None:
+        return None
+    act.files.end(**res.end)
+    act.files.close()
+    return _history(res)
+
+
+def _submit_all(todo, executor, keep, resume) -> dict:
+    running = {}
+    for i, cfg, path in todo:
+        files = RunFiles(path, keep_checkpoint=keep)
+        try:
+            files.open()
+        except Exception:
+            for act in running.values():
+                act.files.close()
+            raise
+        snap = _config_checkpoint(files, cfg) if resume else None
+        running[executor.submit(epoch_task, cfg, snap)] = _Active(i, cfg, files, snap)
+    return running
+
+
+def _run_parallel(todo, executor, results, *, keep, resume, progress, on_skip) -> None:
+    from ..methods import MethodUnavailable
+
+    bar = GridProgress(progress, len(todo), sum(cfg.epochs for _, cfg, _ in todo))
+    running, epochs_done, ended = _submit_all(todo, executor, keep, resume), 0, 0
+    try:
+        while running:
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                act = running.pop(fut)
+                try:
+                    res = fut.result()
+                except MethodUnavailable as exc:
+                    act.files.close()
+                    ended += 1
+                    if on_skip is None:
+                        raise
+                    on_skip(act.cfg, exc)
+                    continue
+                h = _take(act, res)
+                epochs_done += sum(r["epoch"] > 0 for r in res.records)
+                if h is None:
+                    running[executor.submit(epoch_task, act.cfg, res.snap)] = act
+                else:
+                    results[act.index], ended = (act.cfg, h), ended + 1
+            bar.update(ended, len(running), epochs_done, force=not running)
+    finally:
+        for fut, act in running.items():
+            fut.cancel()
+            act.files.close()
+        bar.close()
+
+
+def run_grid(
+    configs: Iterable[RunConfig],
+    out_dir: str | os.PathLike,
+    *,
+    resume: bool = True,
+    progress=None,
+    on_skip: Callable[[RunConfig, Exception], Any] | None = None,
+    executor: cf.Executor | None = None,
+    keep_checkpoints: bool = False,
+) -> list[tuple[RunConfig, History | None]]:
+    """Run every config, logging each to ``out_dir/<key>.jsonl``; results in input order.
+
+    With ``resume``, a config whose log ends with a finished or diverged record is read
+    back instead of run again, and one that was interrupted goes on from its checkpoint.
+    A config whose method is unavailable is skipped (``on_skip`` is told, and its history
+    is None) rather than stopping the grid. ``executor``: run the epochs there (see the
+    module's docstring); None runs them here, one config after another.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    configs = list(configs)
+    results: list = [None] * len(configs)
+    todo = []
+    for i, cfg in enumerate(configs):
+        path = out / f"{cfg.key()}.jsonl"
+        h = _finished_log(path, resume)
+        if h is not None:
+            results[i] = (cfg, h)
+        else:
+            todo.append((i, cfg, path))
+    if executor is not None and todo:
+        _run_parallel(todo, executor, results, keep=keep_checkpoints, resume=resume,
+                      progress=progress, on_skip=on_skip)  # fmt: skip
+        return [r if r is not None else (configs[i], None) for i, r in enumerate(results)]
+    _run_serial(todo, results, keep=keep_checkpoints, resume=resume, progress=progress,
+                on_skip=on_skip)  # fmt: skip
+    return results
+
+
+def _run_serial(todo, results, *, keep, resume, progress, on_skip) -> None:
+    from ..methods import MethodUnavailable
+
+    cache: dict = {}
+    for i, cfg, path in todo:
+        try:
+            h = run_config(cfg, log=path, progress=progress, cache=cache, resume=resume,
+                           keep_checkpoint=keep)  # fmt: skip
+        except MethodUnavailable as exc:
+            if path.exists() and path.stat().st_size == 0:
+                path.unlink()
+            if on_skip is None:
+                raise
+            on_skip(cfg, exc)
+            h = None
+        results[i] = (cfg, h)

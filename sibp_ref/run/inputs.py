@@ -1,0 +1,80 @@
+"""The checks :func:`sibp_ref.run.loop.train` makes once, before any step.
+
+The same mistakes get the same messages as from ``method.step`` and ``net.forward``
+(through :mod:`sibp_ref.validation`): shapes against the network (samples are columns: a
+transposed array is named as such), arrays of one library, one floating dtype for
+parameters and data (``docs/conventions.md §7``), and finite values: NaN or Inf in the data
+or in the initial parameters is an input error, named with its first position, not a
+divergence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..validation import check_array, check_same_dtype, check_same_namespace
+
+__all__ = ["check_inputs"]
+
+
+def _is_array(a: Any) -> bool:
+    return hasattr(a, "shape") and hasattr(a, "dtype") and not isinstance(a, np.generic)
+
+
+def _check_pairs(params: Any) -> None:
+    if not isinstance(params, (list, tuple)):
+        raise TypeError(f"params must be a list of (W, b) pairs, got {type(params).__name__}")
+    for i, pair in enumerate(params):
+        if _is_array(pair) or not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            got = f"an array of shape {tuple(pair.shape)}" if _is_array(pair) else repr(pair)[:40]
+            raise TypeError(f"params[{i}] must be a (W, b) pair, got {got}")
+
+
+def _check_shapes(net: Any, X: Any, Y: Any, Xt: Any, Yt: Any) -> None:
+    for x, y, nx, ny in ((X, Y, "X", "Y"), (Xt, Yt, "X_test", "Y_test")):
+        if x is None:
+            continue
+        if len(x.shape) != 2 or len(y.shape) != 2:
+            raise ValueError(f"{nx} and {ny} must be 2-d (samples as columns)")
+        if x.shape[1] < 1:
+            raise ValueError(f"{nx} has no samples (0 columns)")
+        wrong_x, wrong_y = x.shape[0] != net.sizes[0], y.shape[0] != net.sizes[-1]
+        if (wrong_x or wrong_y) and (x.shape[1], y.shape[1]) == (net.sizes[0], net.sizes[-1]):
+            raise ValueError(
+                f"{nx} has shape {tuple(x.shape)} and {ny} {tuple(y.shape)}: samples are "
+                f"columns, the net {list(net.sizes)} wants ({net.sizes[0]}, n); transpose them"
+            )
+        if (wrong_x or wrong_y) and nx == "X_test":
+            raise ValueError(
+                f"X_test has shape {tuple(x.shape)} and Y_test {tuple(y.shape)}; the net "
+                f"{list(net.sizes)} wants ({net.sizes[0]}, n) and ({net.sizes[-1]}, n), as X "
+                "and Y are"
+            )
+        if wrong_x or wrong_y:
+            raise ValueError(
+                f"the network {list(net.sizes)} does not match the data: {x.shape[0]} features "
+                f"and {y.shape[0]} classes (make the first size {x.shape[0]} and "
+                f"the last {y.shape[0]})"
+            )
+        if y.shape[1] != x.shape[1]:
+            raise ValueError(f"{nx} has {x.shape[1]} samples but {ny} has {y.shape[1]}")
+
+
+def check_inputs(net: Any, params: Any, X: Any, Y: Any, Xt: Any = None, Yt: Any = None) -> None:
+    """Refuse, with a message naming the argument, what no step could train on."""
+    data = {k: v for k, v in (("X", X), ("Y", Y), ("X_test", Xt), ("Y_test", Yt)) if v is not None}
+    _check_pairs(params)
+    for name, a in data.items():
+        check_array(name, a, ndim=2, finite=False)
+    net.check_params(params)
+    check_same_namespace(params=list(params), **data)
+    check_same_dtype(params=list(params), **data)
+    _check_shapes(net, X, Y, Xt, Yt)
+    for i, pair in enumerate(params):
+        for n, a in zip("Wb", pair, strict=True):
+            if a is not None:
+                check_array(f"params[{i}] {n}", a)
+    for name, a in data.items():
+        check_array(name, a)

@@ -1,0 +1,513 @@
+"""The training loop every method shares, as small named pieces.
+
+:func:`train` runs epochs of ``method.step`` on mini-batches (shuffled, or drawn with
+replacement as the authors' code does) or on the full batch (BCD), and after every epoch
+measures, on the **whole** training set (in chunks, to bound memory) and on the test set:
+the loss and the accuracy, ``||∂J/∂W_1||`` (Fig. 7), optionally ``|Δw|`` (Fig. 3), and the
+wall time spent in the steps.
+
+The pieces: :func:`prepare` checks the inputs once and fixes what a run is (a
+:class:`Job`); :func:`first_state` measures epoch 0; :func:`advance` runs one epoch
+(:func:`epoch_batches`, ``method.step``) and measures it (:func:`measure`); the
+:class:`RunState` between epochs is all a run needs to go on, and :func:`snapshot` /
+:func:`restore` turn it into a checkpoint and back. A grid's workers call the same pieces
+(:mod:`sibp_ref.run.grid`), so a run gives the same records wherever it runs.
+
+A run whose loss or parameters stop being finite ends and is marked ``diverged`` (Table 2's
+"/" entries): its last record has no metric of the broken network, and the history keeps the
+last finite parameters. The loop never reads a device value back inside an epoch unless
+``track_dw="step"`` asks for it, so on a GPU the steps queue without host synchronisation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import backend as B
+from .checkpoint import Snapshot, flatten, unflatten
+from .env import environment
+from .files import RunFiles
+from .inputs import check_inputs
+from .progress import Progress
+from .records import History, jsonable
+from .threads import one_thread_for_solves
+
+__all__ = [
+    "DivergedError",
+    "Job",
+    "RunState",
+    "train",
+    "evaluate",
+    "prepare",
+    "first_state",
+    "advance",
+    "snapshot",
+    "restore",
+    "history",
+    "method_needs",
+    "SAMPLING",
+]
+
+SAMPLING = ("shuffle", "replacement")
+
+
+class DivergedError(RuntimeError):
+    """The loss became NaN or infinite (raised only with ``raise_on_divergence=True``)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a run is, fixed for its whole length: the net, the method, the data, the plan."""
+
+    net: Any
+    method: Any
+    X: Any
+    Y: Any
+    Xt: Any
+    Yt: Any
+    full_batch: bool
+    sampling: str
+    batch_size: int
+    steps: int
+    epochs: int
+    eval_chunk: int = 10000
+    grad_norm: bool = True
+    track_dw: str | None = None
+    step_kw: tuple = ()
+
+
+@dataclass
+class RunState:
+    """A run between two epochs: everything it needs to go on.
+
+    ``good_params`` are the last finite parameters, measured after epoch ``good_epoch``.
+    """
+
+    epoch: int
+    step: int
+    elapsed: float
+    params: list
+    state: Any
+    rng: np.random.Generator
+    records: list
+    good_params: list
+    good_epoch: int
+    status: str = "running"
+    reason: str | None = None
+    diverged_at: dict | None = None
+
+
+class _StepFailed(Exception):
+    """A step raised: the parameters it was given and the step's number ride along."""
+
+    def __init__(self, params: list, step: int) -> None:
+        self.params, self.step = params, step
+
+
+# ------------------------------------------------------------------ evaluation
+def evaluate(net, params, X, Y, *, chunk: int = 10000, grad: bool = False) -> dict:
+    """Loss and accuracy of ``params`` on all columns of ``X`` (and ``||∂J/∂W_1||`` with
+    ``grad``), computed ``chunk`` columns at a time; a mean loss is the mean over all."""
+    xp = B.namespace(X)
+    n = int(X.shape[1])
+    mean = getattr(net.loss_fn, "reduction", "mean") == "mean"
+    loss = correct = gW = None
+    for s in range(0, n, chunk):
+        e = min(s + chunk, n)  # the standard leaves out-of-range slice ends unspecified
+        Xc, Yc = X[:, s:e], Y[:, s:e]
+        w = Xc.shape[1] / n if mean else 1.0  # chunk means → mean over all
+        G, F = net.forward(params, Xc, check=False)
+        lc = net.loss_fn.value(F[-1], Yc) * w
+        cc = xp.sum(xp.astype(xp.argmax(F[-1], axis=0) == xp.argmax(Yc, axis=0), X.dtype))
+        loss = lc if loss is None else loss + lc
+        correct = cc if correct is None else correct + cc
+        if grad:
+            dW1 = net.backward(params, G, F, Yc)[0][0][0] * w
+            gW = dW1 if gW is None else gW + dW1
+    out = {"loss": B.to_float(loss), "acc": B.to_float(correct) / n}
+    if grad:
+        out["grad_norm_W1"] = B.to_float(xp.linalg.vector_norm(gW))
+    return out
+
+
+def measure(job: Job, params: list, epoch: int, step: int, elapsed: float, dw: Any) -> dict:
+    """The record of one epoch: metrics of ``params`` on the training and test sets."""
+    tr = evaluate(job.net, params, job.X, job.Y, chunk=job.eval_chunk, grad=job.grad_norm)
+    rec = {"epoch": epoch, "step": step, "time": elapsed}
+    rec["train_loss"], rec["train_acc"] = tr["loss"], tr["acc"]
+    if job.grad_norm:
+        rec["grad_norm_W1"] = tr["grad_norm_W1"]
+    if job.Xt is not None:
+        te = evaluate(job.net, params, job.Xt, job.Yt, chunk=job.eval_chunk)
+        rec["test_loss"], rec["test_acc"] = te["loss"], te["acc"]
+    if dw is not None:
+        rec["dw"] = dw
+    return rec
+
+
+def _diverged_record(job: Job, epoch: int, step: int, elapsed: float, loss: float) -> dict:
+    """A record of a broken network: the loss that broke it, and no other metric."""
+    rec = {"epoch": epoch, "step": step, "time": elapsed, "train_loss": loss}
+    rec["train_acc"] = math.nan
+    if job.grad_norm:
+        rec["grad_norm_W1"] = math.nan
+    if job.Xt is not None:
+        rec["test_loss"] = rec["test_acc"] = math.nan
+    rec["diverged"] = True
+    return rec
+
+
+def _finite_params(params) -> bool:
+    return all(B.is_finite(a) for pair in params for a in pair if a is not None)
+
+
+# ------------------------------------------------------------------ one epoch
+def epoch_batches(job: Job, rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:
+    """The batches of one epoch, drawing from ``rng`` in the loop's fixed order: one
+    permutation per epoch (shuffle), or ``batch_size`` indices per step (replacement)."""
+    X, Y, n, bs = job.X, job.Y, int(job.X.shape[1]), job.batch_size
+    xp, dev = B.namespace(X), B.device_of(X)
+    if job.full_batch:
+        for _ in range(job.steps):
+            yield X, Y
+    elif job.sampling == "shuffle":  # one gather per epoch, then contiguous slices
+        perm = B.asarray(rng.permutation(n), xp, device=dev)
+        Xp, Yp = xp.take(X, perm, axis=1), xp.take(Y, perm, axis=1)
+        for s in range(0, n, bs):
+            yield Xp[:, s : min(s + bs, n)], Yp[:, s : min(s + bs, n)]
+    else:  # with replacement, as the authors' code
+        for _ in range(job.steps):
+            i = B.asarray(rng.integers(0, n, bs), xp, device=dev)
+            yield xp.take(X, i, axis=1), xp.take(Y, i, axis=1)
+
+
+def _train_epoch(job: Job, rs: RunState, epoch: int, bar: Progress):
+    """``method.step`` over one epoch's batches: (params, state, steps so far, seconds, Δw)."""
+    xp, kw = B.namespace(job.X), dict(job.step_kw)
+    params, state, k, dws = rs.params, rs.state, rs.step, []
+    t0 = time.perf_counter()
+    for j, (Xb, Yb) in enumerate(epoch_batches(job, rs.rng)):
+        W1_prev = params[0][0]
+        try:
+            params, state = job.method.step(job.net, params, state, Xb, Yb, **kw)
+        except Exception as exc:
+            raise _StepFailed(params, k + 1) from exc
+        k += 1
+        if job.track_dw == "step":  # a host read-back per step: only when asked
+            dws.append(B.to_float(xp.linalg.vector_norm(params[0][0] - W1_prev)))
+        bar.update(epoch, j + 1, job.steps)
+    B.to_float(params[-1][0][0, 0])  # wait for queued device work: honest wall times
+    seconds = time.perf_counter() - t0
+    if job.track_dw == "epoch":
+        dws = B.to_float(xp.linalg.vector_norm(params[0][0] - rs.params[0][0]))
+    return params, state, k, seconds, dws if job.track_dw else None
+
+
+def _is_breakdown(exc: BaseException, params: list) -> bool:
+    """Overflow, a Cholesky that fails (in float32, huge but finite activations make
+    2ĀĀᵀ + I/λ numerically indefinite), or any failure on non-finite parameters: the run
+    diverged. Anything else on finite parameters is a bug, and is raised."""
+    linalg = type(exc).__name__.lstrip("_") == "LinAlgError"  # numpy, cupy, torch
+    return (
+        isinstance(exc, (ArithmeticError, RuntimeWarning)) or linalg or not _finite_params(params)
+    )
+
+
+def _diverge(rs: RunState, rec: dict, why: str) -> RunState:
+    at = {"epoch": rec["epoch"], "step": rec["step"]}
+    return dataclasses.replace(
+        rs, records=[*rs.records, rec], status="diverged", reason=why, diverged_at=at
+    )
+
+
+def advance(job: Job, rs: RunState, bar: Progress | None = None) -> RunState:
+    """One more epoch of ``rs`` and its record (the last of ``.records``); a run that breaks
+    down comes back with ``status="diverged"`` and its last finite parameters kept."""
+    bar = bar or Progress(False, "", job.epochs)
+    epoch = rs.epoch + 1
+    try:
+        params, state, k, secs, dw = _train_epoch(job, rs, epoch, bar)
+    except _StepFailed as failed:
+        exc = failed.__cause__
+        if not _is_breakdown(exc, failed.params):
+            raise exc from None
+        rec = _diverged_record(job, epoch, failed.step, rs.elapsed, math.nan)
+        return _diverge(rs, rec, f"epoch {epoch}, step {failed.step}: {type(exc).__name__}: {exc}")
+    elapsed = rs.elapsed + secs
+    rs = dataclasses.replace(rs, epoch=epoch, step=k, elapsed=elapsed, params=params, state=state)
+    if not _finite_params(params):
+        rec = _diverged_record(job, epoch, k, elapsed, math.nan)
+        return _diverge(rs, rec, f"epoch {epoch} (by step {k}): the parameters are not finite")
+    try:
+        rec = measure(job, params, epoch, k, elapsed, dw)
+    except (ArithmeticError, RuntimeWarning) as exc:  # overflow in the loss: diverged
+        rec = _diverged_record(job, epoch, k, elapsed, math.nan)
+        return _diverge(rs, rec, f"epoch {epoch} (by step {k}): {type(exc).__name__}: {exc}")
+    if not math.isfinite(rec["train_loss"]):
+        why = f"epoch {epoch} (by step {k}): training loss {rec['train_loss']}"
+        return _diverge(rs, _diverged_record(job, epoch, k, elapsed, rec["train_loss"]), why)
+    note = f"loss {rec['train_loss']:.4g} acc {rec.get('test_acc', rec['train_acc']):.3f}"
+    bar.update(epoch, job.steps, job.steps, note, force=True)
+    return dataclasses.replace(rs, records=[*rs.records, rec], good_params=params, good_epoch=epoch)
+
+
+def first_state(job: Job, params: list, seed: int) -> RunState:
+    """The run before its first step: epoch 0 measured, the batch generator seeded."""
+    rng = np.random.default_rng([seed, 1])
+    state = job.method.init(job.net, params)
+    rs = RunState(0, 0, 0.0, params, state, rng, [], params, 0)
+    rec = measure(job, params, 0, 0, 0.0, None)
+    if not math.isfinite(rec["train_loss"]):
+        rec = _diverged_record(job, 0, 0, 0.0, rec["train_loss"])
+        return _diverge(rs, rec, "the initial training loss is not finite")
+    return dataclasses.replace(rs, records=[rec])
+
+
+# ------------------------------------------------------------------ checkpoints
+def snapshot(rs: RunState, settings: dict) -> Snapshot:
+    """``rs`` as a checkpoint: parameters, method state, generator state, counts, records."""
+    arrays: list = []
+    memo: dict = {}
+    meta = {
+        "settings": jsonable(settings),
+        "epoch": rs.epoch,
+        "step": rs.step,
+        "elapsed": rs.elapsed,
+        "rng": rs.rng.bit_generator.state,
+        "records": rs.records,
+        "params": flatten(rs.params, arrays, memo),
+        "state": flatten(rs.state, arrays, memo),
+    }
+    return Snapshot(meta=meta, arrays=arrays)
+
+
+def restore(snap: Snapshot, job: Job) -> RunState:
+    """The :class:`RunState` a checkpoint holds, on the backend and device of ``job``'s data."""
+    xp, dev = B.namespace(job.X), B.device_of(job.X)
+    m = snap.meta
+    params = unflatten(m["params"], snap.arrays, None, xp, dev)
+    params = [tuple(p) for p in params]
+    state = unflatten(m["state"], snap.arrays, job.method.init(job.net, params), xp, dev)
+    rng = np.random.Generator(np.random.PCG64())
+    rng.bit_generator.state = m["rng"]
+    return RunState(
+        m["epoch"], m["step"], m["elapsed"], params, state, rng, m["records"], params, m["epoch"]
+    )
+
+
+def same_settings(snap: Snapshot | None, settings: dict) -> bool:
+    """Whether a checkpoint is of the run these settings describe."""
+    want = json.loads(json.dumps(jsonable(settings)))
+    return snap is not None and snap.meta.get("settings") == want
+
+
+def history(rs: RunState, settings: dict) -> History:
+    """The :class:`History` of a run that ended (or stopped) in ``rs``."""
+    return History(
+        settings=settings,
+        records=list(rs.records),
+        status=rs.status,
+        params=rs.good_params,
+        reason=rs.reason,
+        params_epoch=rs.good_epoch,
+    )
+
+
+def end_fields(rs: RunState) -> dict:
+    """What the log's end record says: status, epochs done, why, where it broke."""
+    out = {"status": rs.status, "epochs_done": len(rs.records) - 1, "reason": rs.reason}
+    if rs.diverged_at is not None:
+        out["diverged_at"] = rs.diverged_at
+        out["params_epoch"] = rs.good_epoch
+    return out
+
+
+# ------------------------------------------------------------------ a run
+def _split(data: Any) -> tuple[Any, Any, Any, Any]:
+    if all(hasattr(data, a) for a in ("X_train", "Y_train", "X_test", "Y_test")):
+        return data.X_train, data.Y_train, data.X_test, data.Y_test
+    data = tuple(data)
+    if len(data) == 2:
+        return data[0], data[1], None, None
+    if len(data) == 4:
+        return data
+    raise TypeError("data must be a Dataset, (X, Y) or (X_train, Y_train, X_test, Y_test)")
+
+
+def _check_loop_args(epochs, batch_size, eval_chunk, sampling, track_dw) -> None:
+    for nm, v in (("epochs", epochs), ("batch_size", batch_size), ("eval_chunk", eval_chunk)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < (0 if nm == "epochs" else 1):
+            raise ValueError(f"{nm} must be a positive integer, got {v!r}")
+    if sampling not in SAMPLING:
+        raise ValueError(f"sampling must be one of {', '.join(SAMPLING)}, got {sampling!r}")
+    if track_dw not in (None, "epoch", "step"):
+        raise ValueError(f"track_dw must be None, 'epoch' or 'step', got {track_dw!r}")
+
+
+def method_needs(method: Any, name: str | None = None) -> tuple[bool, str | None]:
+    """``(full_batch, required_loss)`` of a method: its attributes ``full_batch`` and
+    ``required_loss`` where it has them, else the registry's entry of that name and class."""
+    fb, loss = getattr(method, "full_batch", None), getattr(method, "required_loss", None)
+    if fb is not None and hasattr(method, "required_loss"):
+        return bool(fb), loss
+    from ..methods import METHODS
+
+    spec = METHODS.get(name or getattr(method, "name", ""))
+    if spec is not None and spec.cls == type(method).__name__:
+        return (spec.full_batch if fb is None else bool(fb)), loss or spec.loss
+    return bool(fb), loss
+
+
+def _step_kw(method: Any) -> tuple:
+    """``check=False`` where ``step`` takes it: the loop checked the data once, up front."""
+    try:
+        takes = "check" in inspect.signature(method.step).parameters
+    except (TypeError, ValueError):
+        takes = False
+    return (("check", False),) if takes else ()
+
+
+def prepare(net, method, params, data, *, epochs=10, batch_size=100, sampling="shuffle",
+            full_batch=None, steps_per_epoch=None, seed=0, eval_chunk=10000, grad_norm=True,
+            track_dw=None, settings=None) -> tuple[Job, dict]:  # fmt: skip
+    """Check the inputs once and fix the run: its :class:`Job` and the settings it logs."""
+    _check_loop_args(epochs, batch_size, eval_chunk, sampling, track_dw)
+    X, Y, Xt, Yt = _split(data)
+    check_inputs(net, params, X, Y, Xt, Yt)
+    full_batch = method_needs(method)[0] if full_batch is None else bool(full_batch)
+    n = int(X.shape[1])
+    if full_batch:
+        steps = steps_per_epoch or 1
+    elif sampling == "shuffle":
+        steps = math.ceil(n / batch_size)
+    else:
+        steps = max(n // batch_size, 1)
+    job = Job(net, method, X, Y, Xt, Yt, full_batch, sampling, batch_size, steps, epochs,
+              eval_chunk, grad_norm, track_dw, _step_kw(method))  # fmt: skip
+    run_settings = {
+        **(settings or {}),
+        "method": getattr(method, "name", type(method).__name__),
+        "method_repr": repr(method),
+        "net": repr(net),
+        "sizes": list(net.sizes),
+        "epochs": epochs,
+        "batch_size": n if full_batch else batch_size,
+        "sampling": "full" if full_batch else sampling,
+        "steps_per_epoch": steps,
+        "seed": seed,
+        "n_train": n,
+        "n_test": None if Xt is None else int(Xt.shape[1]),
+        "dtype": str(params[0][0].dtype).rpartition(".")[2],  # "float32", on every backend
+        "device": str(B.device_of(X)),
+    }
+    return job, run_settings
+
+
+def _start_or_resume(job, params, seed, run_settings, files, resume) -> tuple[RunState, bool]:
+    snap = files.checkpoint() if files is not None and resume else None
+    if same_settings(snap, run_settings):
+        return restore(snap, job), True
+    return first_state(job, params, seed), False
+
+
+def _record_start(job, rs, resumed, settings, files, callback) -> RunState:
+    """Open the log (a start, or a resume and the records so far) and record epoch 0."""
+    if files is not None:
+        files.begin(settings, environment(B.namespace(job.X)), rs.records if resumed else [])
+        if not resumed:
+            ok = rs.status == "running"
+            files.epoch(rs.records[0], snapshot(rs, settings) if ok else None)
+    if callback is not None and not resumed:
+        callback(rs.records[0])
+    return rs
+
+
+def _run_epochs(job, rs, settings, files, bar, callback) -> RunState:
+    while rs.status == "running" and rs.epoch < job.epochs:
+        rs = advance(job, rs, bar)
+        if files is not None:
+            ok = rs.status == "running"
+            files.epoch(rs.records[-1], snapshot(rs, settings) if ok else None)
+        if callback is not None:
+            callback(rs.records[-1])
+    return rs
+
+
+def train(
+    net,
+    method,
+    params: list,
+    data: Any,
+    *,
+    epochs: int = 10,
+    batch_size: int = 100,
+    sampling: str = "shuffle",
+    full_batch: bool | None = None,
+    steps_per_epoch: int | None = None,
+    seed: int = 0,
+    eval_chunk: int = 10000,
+    grad_norm: bool = True,
+    track_dw: str | None = None,
+    log: str | os.PathLike | None = None,
+    settings: dict | None = None,
+    progress: bool | None = None,
+    raise_on_divergence: bool = False,
+    callback: Callable[[dict], Any] | None = None,
+    resume: bool = True,
+    keep_checkpoint: bool = False,
+) -> History:
+    """Train ``params`` of ``net`` with ``method`` on ``data``; return the :class:`History`.
+
+    Parameters
+    ----------
+    data : Dataset, ``(X, Y)`` or ``(X_train, Y_train, X_test, Y_test)``; samples are columns.
+    sampling : ``"shuffle"`` (every sample once per epoch, in a new order; the last batch
+        may be smaller) or ``"replacement"`` (``n // batch_size`` batches drawn with
+        replacement, as the SIBP authors' code).
+    full_batch : every step on the whole training set (default: what the method says,
+        True for BCD); an epoch is then ``steps_per_epoch`` steps (default 1).
+    track_dw : None, ``"epoch"`` or ``"step"``: record ``||W_1^{new} − W_1^{old}||`` (Fig. 3).
+        ``"step"`` reads one value back from the device per step.
+    log : path of a JSON-lines log, appended to as the run goes (header, epochs, end); beside
+        it a checkpoint after every epoch and a lock while the run is written.
+    settings : recorded in the log header beside the loop's own settings.
+    progress : a progress bar on stderr (default: only when stderr is a terminal).
+    resume : go on from the checkpoint beside ``log`` when it is of the same settings; the
+        records and parameters are those of the run never interrupted.
+    keep_checkpoint : keep the checkpoint of a run that ended (default: deleted).
+    """
+    job, run_settings = prepare(
+        net, method, params, data, epochs=epochs, batch_size=batch_size, sampling=sampling,
+        full_batch=full_batch, steps_per_epoch=steps_per_epoch, seed=seed,
+        eval_chunk=eval_chunk, grad_norm=grad_norm, track_dw=track_dw, settings=settings,
+    )  # fmt: skip
+    files = None if log is None else RunFiles(log, keep_checkpoint=keep_checkpoint)
+    bar = Progress(progress, run_settings["method"], epochs)
+    try:
+        if files is not None:
+            files.open()
+        with one_thread_for_solves():
+            rs, resumed = _start_or_resume(job, params, seed, run_settings, files, resume)
+            rs = _record_start(job, rs, resumed, run_settings, files, callback)
+            rs = _run_epochs(job, rs, run_settings, files, bar, callback)
+        if rs.status == "running":
+            rs = dataclasses.replace(rs, status="finished")
+        if files is not None:
+            files.end(**end_fields(rs))
+    finally:
+        bar.close()
+        if files is not None:
+            files.close()
+    if rs.status == "diverged" and raise_on_divergence:
+        raise DivergedError(f"{run_settings['method']}: {rs.reason}")
+    return history(rs, run_settings)
