@@ -199,19 +199,19 @@ def make_method(key):
         if registry is not None:
             return registry(name, **hyper), "sibp_ref.methods"
         if name in ("sgd", "adam"):
-            return sibp_ref.bp.BP(name, **hyper), "sibp_ref.bp"
+            return sibp_ref.methods.bp.BP(name, **hyper), "sibp_ref.methods.bp"
         if name == "proxbp":
-            from sibp_ref.proxbp import ProxBP
+            from sibp_ref.methods.proxbp import ProxBP
 
-            return ProxBP(**hyper), "sibp_ref.proxbp"
+            return ProxBP(**hyper), "sibp_ref.methods.proxbp"
         if name == "sibp":
-            from sibp_ref.sibp import SIBP
+            from sibp_ref.methods.sibp import SIBP
 
-            return SIBP(**hyper), "sibp_ref.sibp"
+            return SIBP(**hyper), "sibp_ref.methods.sibp"
         if name == "bcd":
-            from sibp_ref.bcd import BCD
+            from sibp_ref.methods.bcd import BCD
 
-            return BCD(**hyper), "sibp_ref.bcd"
+            return BCD(**hyper), "sibp_ref.methods.bcd"
     except (ImportError, TypeError, ValueError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
     return None, "unknown"
@@ -503,7 +503,7 @@ def child_memory(args):
     data_b = X.nbytes + Y.nbytes
     param_b = sum(W.nbytes + b.nbytes for W, b in params)
     Xd, Yd = be.put(X), be.put(Y)
-    method = sibp_ref.bp.BP("sgd", lr=0.1)
+    method = sibp_ref.methods.bp.BP("sgd", lr=0.1)
     state = method.init(net, params)
     be.sync()
     t = time.perf_counter()

@@ -39,10 +39,10 @@ extensions = [
 
 # The `step` of each method, shown on its algorithm page (``.. method-step:: KEY``).
 sibp_method_steps = {
-    "bp": "sibp_ref.bp.BP.step",
-    "proxbp": "sibp_ref.proxbp.ProxBP.step",
-    "bcd": "sibp_ref.bcd.BCD.step",
-    "sibp": "sibp_ref.sibp.SIBP.step",
+    "bp": "sibp_ref.methods.bp.BP.step",
+    "proxbp": "sibp_ref.methods.proxbp.ProxBP.step",
+    "bcd": "sibp_ref.methods.bcd.BCD.step",
+    "sibp": "sibp_ref.methods.sibp.SIBP.step",
 }
 
 # Repository Markdown files shown as pages: docname -> path from the repository root.

@@ -26,7 +26,7 @@ PAGES = {
     "home": "index.html",
     "tutorial": "tutorials/03_one_step_four_ways.html",
     "sibp": "algorithms/sibp.html",
-    "api": "generated/sibp_ref.sibp.html",
+    "api": "generated/sibp_ref.methods.sibp.html",
 }
 WIDTHS = {"desktop": (1400, 2200), "phone": (390, 2400)}
 

@@ -6,7 +6,7 @@ standard; see :mod:`sibp_ref.backend`.
 
 from .activations import ACTIVATIONS, get_activation
 from .backend import get_backend, to_numpy
-from .datasets import DataError, Dataset, fetch, load_dataset, make_synthetic
+from .data import DataError, Dataset, fetch, load_dataset, make_synthetic
 from .layers import Dense
 from .losses import CrossEntropy, SquareLoss, get_loss, one_hot
 from .methods import (

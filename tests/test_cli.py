@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-from sibp_ref import datasets as D
 from sibp_ref import methods as M
 from sibp_ref.run import cli
 
@@ -218,7 +217,9 @@ def test_fetch_command_downloads_into_the_given_folder(capsys, tmp_path, monkeyp
     import http.server
     import threading
 
-    from tests.test_datasets import write_fake_idx
+    from sibp_ref.data import idx
+    from sibp_ref.data.fetch import MIRRORS
+    from tests.data_files import write_fake_idx
 
     www = tmp_path / "www"
     sums = write_fake_idx(www)
@@ -228,11 +229,11 @@ def test_fetch_command_downloads_into_the_given_folder(capsys, tmp_path, monkeyp
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         monkeypatch.setitem(
-            D.MIRRORS,
+            MIRRORS,
             "mnist",
             [f"http://127.0.0.1:{srv.server_address[1]}/"],
         )
-        monkeypatch.setitem(D.KNOWN_SHA256, "mnist", sums)
+        monkeypatch.setitem(idx.KNOWN_SHA256, "mnist", sums)
         rc, out, err = run(capsys, "fetch", "mnist", "--data-dir", str(tmp_path / "d"))
     finally:
         srv.shutdown()

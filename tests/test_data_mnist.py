@@ -164,7 +164,7 @@ def test_a_real_file_with_one_byte_changed_is_corrupt(data_dir, isolated):
 
 
 def test_the_cli_names_mnist_files_given_for_fashion_mnist(data_dir, capsys, tmp_path):
-    from sibp_ref import cli
+    from sibp_ref.run import cli
 
     if not (data_dir / "mnist").is_dir():
         pytest.skip(f"{data_dir / 'mnist'} absent: SIBP_REF_DATA holds no mnist/ folder")

@@ -15,7 +15,7 @@ from sibp_ref import backend as B
 from sibp_ref.activations import get_activation
 from sibp_ref.inner import exact, ncg, ncg_authors, prox_objective
 from sibp_ref.losses import one_hot
-from sibp_ref.sibp import SIBP, SIBPState
+from sibp_ref.methods.sibp import SIBP, SIBPState
 
 SIGMA_A, RHO = 0.1, 0.6  # the authors' Armijo constant and backtracking factor
 

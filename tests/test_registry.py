@@ -69,7 +69,7 @@ def test_make_method_forwards_rule_settings_and_refuses_others():
 
 
 def test_the_command_line_lists_each_method_by_its_class_name(capsys):
-    from sibp_ref import cli
+    from sibp_ref.run import cli
 
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sibp_ref.datasets import make_synthetic
+from sibp_ref.data import make_synthetic
 from sibp_ref.methods import make_method
 from sibp_ref.network import MLP
 from sibp_ref.run import load_checkpoint, read_log, train

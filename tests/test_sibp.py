@@ -11,8 +11,8 @@ from sibp_ref import MLP, Method
 from sibp_ref import backend as B
 from sibp_ref.activations import get_activation
 from sibp_ref.losses import one_hot
-from sibp_ref.schedules import inverse_power
-from sibp_ref.sibp import SIBP, SIBPState
+from sibp_ref.methods.schedules import inverse_power
+from sibp_ref.methods.sibp import SIBP, SIBPState
 
 
 def _classification(xp, sizes=(4, 6, 5, 3), act="sigmoid", n=12, seed=0, dtype="float64", std=0.5):

@@ -25,7 +25,7 @@ How each cell is checked:
   (4.2), BCD's V-block) or only the old ones (BP, ProxBP: an upper layer's hyper-parameter
   does not change a lower layer's update).
 
-SIBP lives in ``sibp_ref.sibp`` (another branch); its checks skip until it is merged.
+SIBP lives in ``sibp_ref.methods.sibp`` (another branch); its checks skip until it is merged.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ TORCH_ACT = (
 
 
 def SIBP(*args, **kwargs):
-    sibp = pytest.importorskip("sibp_ref.sibp", reason="SIBP is not merged yet")
+    sibp = pytest.importorskip("sibp_ref.methods.sibp", reason="SIBP is not merged yet")
     return sibp.SIBP(*args, **kwargs)
 
 

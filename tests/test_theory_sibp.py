@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from sibp_ref import MLP
 from sibp_ref import backend as B
-from sibp_ref.schedules import constant, inverse_power
-from sibp_ref.sibp import SIBP
+from sibp_ref.methods.schedules import constant, inverse_power
+from sibp_ref.methods.sibp import SIBP
 
 SMOOTH = ["sigmoid", "tanh", "softplus"]  # C², σ' ≥ 0: Assumption 4.2
 

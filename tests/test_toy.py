@@ -8,7 +8,7 @@ import pytest
 
 from sibp_ref import BP
 from sibp_ref import backend as B
-from sibp_ref.sibp import SIBP
+from sibp_ref.methods.sibp import SIBP
 from sibp_ref.toy import iterations_to_halve, toy_problem
 
 # SIBP on the toy problem: a small η (Theorem 4.1) and a large λ (the implicit step is

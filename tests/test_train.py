@@ -11,7 +11,7 @@ import pytest
 
 from sibp_ref import BP, MLP
 from sibp_ref import backend as B
-from sibp_ref.datasets import make_synthetic
+from sibp_ref.data import make_synthetic
 from sibp_ref.run import DivergedError, RunConfig, RunNote, evaluate, read_log, run_grid, train
 
 

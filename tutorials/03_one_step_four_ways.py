@@ -22,7 +22,7 @@ Table 1. The script prints, with the paper's equation numbers,
 - BP: plain SGD with learning rate ``h``;
 - ProxBP and SIBP: ``η = 1`` and ``λ = h/2``, so ``2λη = h``. For small ``λ`` the proximal
   term dominates and both reduce to a gradient step of size ``2λη = h`` (ProxBP exactly
-  to first order in λ, see :mod:`sibp_ref.proxbp`; SIBP because ``argmin f(W) +
+  to first order in λ, see :mod:`sibp_ref.methods.proxbp`; SIBP because ``argmin f(W) +
   ||W − W^k||²/(2λ) ≈ W^k − λ∇f(W^k)`` and ``∇f = 2η ∂J/∂W`` at ``W^k``,
   ``docs/conventions.md §2``);
   SIBP is solved exactly (``solver="exact"``) so that we see the method, not NCG;

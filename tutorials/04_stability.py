@@ -47,7 +47,7 @@ import common
 import numpy as np
 
 from sibp_ref import MLP, RunConfig, make_method, make_synthetic
-from sibp_ref.train import train
+from sibp_ref.run import train
 
 NAME = "04_stability"
 ETAS = [0.1, 1.0, 10.0, 100.0]

@@ -57,7 +57,7 @@ import common
 import numpy as np
 
 from sibp_ref import RunConfig
-from sibp_ref.report import COLORS
+from sibp_ref.run.report import COLORS
 
 NAME = "06_deep_network"
 PAPER_STDS = [0.01, 0.025, 0.03]

@@ -41,7 +41,7 @@ import common
 import numpy as np
 
 from sibp_ref import RunConfig
-from sibp_ref.report import COLORS
+from sibp_ref.run.report import COLORS
 
 NAME = "07_small_samples"
 METHODS = ["sgd", "proxbp", "bcd", "sibp"]

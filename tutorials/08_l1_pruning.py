@@ -14,7 +14,7 @@ and ``figures/08_l1_pruning.md``).
 
 - SIBP (``SIBP(eta=10, lam=0.5, iters=5, l1=γ)``): with ``l1 > 0`` every subproblem, the
   identity output layer included, is solved by 5 proximal-gradient steps with
-  soft-thresholding (:func:`sibp_ref.solvers.prox_grad`: monotone FISTA, step ``1/L`` from a
+  soft-thresholding (:func:`sibp_ref.inner.prox_grad`: monotone FISTA, step ``1/L`` from a
   power-iteration estimate of the Lipschitz constant), so weights become *exactly* zero. The
   hidden layer starts from ``W^k``, the output layer from its ℓ1-free ridge solution (same
   objective, better first iterate). A second SIBP curve uses 20 inner steps: how much of the
@@ -56,8 +56,8 @@ import common
 import sibp_ref
 from sibp_ref import MLP, load_dataset, make_synthetic
 from sibp_ref import backend as B
-from sibp_ref.solvers import soft_threshold
-from sibp_ref.train import train
+from sibp_ref.inner import soft_threshold
+from sibp_ref.run import train
 
 NAME = "08_l1_pruning"
 

@@ -41,7 +41,7 @@ import numpy as np
 import sibp_ref
 from sibp_ref import MLP, load_dataset, make_synthetic
 from sibp_ref import backend as B
-from sibp_ref.train import evaluate
+from sibp_ref.run import evaluate
 
 NAME = "09_inner_iterations"
 

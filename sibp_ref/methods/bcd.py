@@ -17,7 +17,7 @@ plus a proximal term ``α/2 ||· − ·^k||²`` on some blocks (below):
 - ``V_N = (Y + γU_N + αV_N^k)/(1 + γ + α)``;
 - ``U_N = (γV_N + ρ(W_N V_{N−1} + b_N))/(γ + ρ)``;
 - ``(W_i, b_i)``: ridge regression of ``U_i`` on ``[V_{i−1}; 1ᵀ]`` with proximal weight α,
-  i.e. :func:`sibp_ref.ridge.prox_ridge` with ``λ = ρ/(2α)``;
+  i.e. :func:`sibp_ref.inner.ridge.prox_ridge` with ``λ = ρ/(2α)``;
 - hidden ``V_i = (ρW_{i+1}ᵀW_{i+1} + γI)^{-1}(ρW_{i+1}ᵀ(U_{i+1} − b_{i+1}) + γσ(U_i))``,
   with the layer above already updated (Gauss–Seidel);
 - hidden ``U_i``: elementwise ``argmin_u γ/2 (v − σ(u))² + ρ/2 (u − c)² + α/2 (u − u^k)²``
@@ -53,7 +53,7 @@ Differences from the authors' code, and the choices made here:
   network's own loss (``net.loss``, a mean unless the net says ``"sum"``).
 
 Relation to the other methods (Table 1): BCD does not propagate an error by the chain
-rule — no ``δ`` is computed — unlike BP, ProxBP (:mod:`sibp_ref.proxbp`) and SIBP; like
+rule — no ``δ`` is computed — unlike BP, ProxBP (:mod:`sibp_ref.methods.proxbp`) and SIBP; like
 SIBP it is Gauss–Seidel and puts σ inside an implicit subproblem.
 """
 
@@ -64,7 +64,7 @@ from typing import Any, NamedTuple
 
 from .. import backend as B
 from ..activations import LEAKY_SLOPE
-from ..ridge import prox_ridge, split_bias, with_ones
+from ..inner.ridge import prox_ridge, split_bias, with_ones
 from ..validation import check_int, check_positive
 from .base import check_loss, check_step_inputs
 

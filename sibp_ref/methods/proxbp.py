@@ -12,11 +12,11 @@ One iteration at ``Θ^k`` on a batch ``(X, Y)``:
 
    .. math:: θ_i^{k+1} = \\arg\\min_θ \\|θĀ − T_i\\|^2 + \\frac{1}{2λ}\\|θ − θ_i^k\\|^2 ,
 
-   a linear least-squares problem (:mod:`sibp_ref.ridge`): ``solver="exact"`` by
+   a linear least-squares problem (:mod:`sibp_ref.inner.ridge`): ``solver="exact"`` by
    Cholesky (the ``n × n`` dual form when the batch is smaller than the layer,
    docs/conventions.md §6), ``solver="cg"`` by ``iters`` steps of linear CG
    warm-started at ``θ_i^k`` (run on ``n``-sized coefficients, ``θ = θ_i^k + ZĀᵀ``,
-   when ``n ≤ d``: same iterates; :func:`sibp_ref.ridge.prox_ridge_affine`). Step 1
+   when ``n ≤ d``: same iterates; :func:`sibp_ref.inner.ridge.prox_ridge_affine`). Step 1
    needs only ``∂J/∂G``, not ``∂J/∂W`` (:meth:`sibp_ref.Network.backward_G`).
 
 Closed form and the BP limit. Since ``T_i − θ_i^kĀ = −η ∂J/∂G_{i+1}`` and
@@ -54,7 +54,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ..backend import namespace
-from ..ridge import prox_ridge_affine
+from ..inner.ridge import prox_ridge_affine
 from ..validation import check_choice, check_int, check_per_layer, check_positive
 from .base import check_step_inputs
 from .schedules import check_schedule, eta_at
@@ -163,7 +163,7 @@ class ProxBP:
 
     def _layer(self, W, b, A, R, lam):
         """``argmin ||θĀ − T||² + ||θ − θ^k||²/(2λ)`` with ``θ = [W, b]``, ``Ā = [A; 1ᵀ]``,
-        ``T = θ^kĀ + R`` (:func:`~sibp_ref.ridge.prox_ridge_affine`: exact or CG from θ^k)."""
+        ``T = θ^kĀ + R`` (:func:`~sibp_ref.inner.ridge.prox_ridge_affine`: exact or CG from θ^k)."""
         return prox_ridge_affine(A, R, W, b, lam, solver=self.solver, iters=self.iters)
 
 

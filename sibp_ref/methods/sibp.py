@@ -69,7 +69,7 @@ class SIBP:
         for nonlinear layers, or ``"ncg_authors"`` for every layer.
     iters : inner iterations of the iterative solvers (the paper: 5).
     l1 : γ ≥ 0 of Remark 4.1 (``γ||W||_1 + γ||b||_1`` added to (4.1)).
-    schedule : None, or a callable ``k ↦ η_k`` (see :mod:`sibp_ref.schedules`).
+    schedule : None, or a callable ``k ↦ η_k`` (see :mod:`sibp_ref.methods.schedules`).
     tol, max_iters : stopping rule of ``solver="exact"``.
     """
 

@@ -348,7 +348,7 @@ def _configs(args, methods: list[str]) -> list:
 def _preflight(args) -> None:
     """Fail fast, with one line, on what can be checked before any training."""
     from .. import backend as B
-    from ..datasets import DATASETS
+    from ..data import DATASETS
 
     B.get_backend(args.backend)  # BackendError (a ValueError) says how to fix it
     key = args.dataset.lower().replace("_", "-")
@@ -487,7 +487,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_fetch(args) -> int:
-    from ..datasets import fetch
+    from ..data import fetch
 
     where = fetch(args.dataset, Path(args.data_dir) / args.dataset if args.data_dir else None)
     print(f"{args.dataset}: verified files in {where}")
@@ -495,7 +495,7 @@ def cmd_fetch(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from ..datasets import DATASETS
+    from ..data import DATASETS
     from ..methods import METHODS
 
     print("methods (defaults):")

@@ -68,7 +68,7 @@ class RunConfig:
 
 def load_for(cfg: RunConfig, cache: dict | None) -> Any:
     """The data set of ``cfg``; ``cache`` (a dict the caller owns) reuses loaded ones."""
-    from ..datasets import load_dataset
+    from ..data import load_dataset
 
     key = (cfg.dataset, cfg.n_train, cfg.subset, cfg.seed, cfg.backend, cfg.dtype, cfg.data_dir)
     if cache is not None and key in cache:
