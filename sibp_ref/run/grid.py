@@ -46,6 +46,7 @@ class BlasLimitedExecutor(cf.Executor):
         self.inner, self.threads, self._close = inner, threads, close
 
     def submit(self, fn, /, *args, **kwargs):
+        """``fn(*args, **kwargs)`` on the wrapped executor, under this executor's BLAS limit."""
         return self.inner.submit(call_with_blas_threads, self.threads, fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
