@@ -377,6 +377,14 @@ class Network:
             delta = layer.vjp(inp, delta)
         return from_columns(blk.layer, delta)
 
+    def sigma_at(self, i: int, G: Any, F_next: Any) -> Any:
+        """``σ(G_{i+1})`` in ``G``'s matrix form: ``F_{i+1}`` itself (reshaped) when block
+        ``i`` has no parameter-free layers, else recomputed from ``G``."""
+        blk = self.blocks[i]
+        if not blk.post:
+            return from_columns(blk.layer, F_next)
+        return self.activation_of(i).f(G)
+
     def sigma_columns(self, i: int, G: Any) -> Any:
         """``σ(G_{i+1})`` in the column form, the input of block ``i``'s parameter-free layers."""
         return to_columns(self.blocks[i].layer, self.activation_of(i).f(G))
