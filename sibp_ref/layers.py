@@ -138,6 +138,17 @@ def from_columns(layer: Any, D: Any) -> Any:
     return layer.from_columns(D) if hasattr(layer, "from_columns") else D
 
 
+def _check_columns(who: str, name: str, X: Any, rows: int, block: int = 1) -> None:
+    """``X`` must be 2-D with ``rows`` rows and a multiple of ``block`` columns."""
+    shape = tuple(getattr(X, "shape", ()))
+    if len(shape) != 2 or shape[0] != rows or shape[1] % block:
+        per = f"a multiple of {block}" if block > 1 else "n"
+        raise ValueError(
+            f"{who}: {name} has shape {shape}; expected ({rows}, {per}) "
+            "(samples as columns, rows in the order (c, h, w))"
+        )
+
+
 def _zeros(xp: Any, shape: tuple, like: Any) -> Any:
     return xp.zeros(shape, dtype=like.dtype, device=B.device_of(like))
 
@@ -236,6 +247,7 @@ class Conv2d:
     def lift(self, F: Any) -> Any:
         """``A(F)``: ``(c_in·k·k, h'·w'·n)`` patches of ``F = (c_in·h·w, n)``, one slice of
         the padded images per kernel offset ``(u, v)``."""
+        _check_columns(repr(self), "F", F, self.in_features)
         xp = B.namespace(F)
         n = F.shape[1]
         X = _pad(xp, xp.reshape(F, (self.c_in, self.height, self.width, n)), *self.pad)
@@ -246,8 +258,9 @@ class Conv2d:
     def lift_T(self, M: Any, F: Any = None) -> Any:
         """``A*(M)``, ``(c_in·h·w, n)``: col2im, each offset's slice of ``M`` added back at
         its shift (``<A(F), M> = <F, A*(M)>``); ``F`` is not needed."""
-        xp = B.namespace(M)
         ho, wo, k = self.out_height, self.out_width, self.k
+        _check_columns(repr(self), "M", M, self.c_in * k * k, ho * wo)
+        xp = B.namespace(M)
         n = M.shape[1] // (ho * wo)
         M5 = xp.reshape(M, (self.c_in, k * k, ho, wo, n))
         t, a = self.pad
@@ -308,6 +321,7 @@ class MaxPool2d:
 
     def _windows(self, F: Any) -> Any:
         """``(c, h'', s, w'', s, n)``: the windows of ``F`` on axes 2 and 4."""
+        _check_columns(repr(self), "F", F, self.in_features)
         xp = B.namespace(F)
         s, ho, wo, n = self.size, self.out_height, self.out_width, F.shape[1]
         X = xp.reshape(F, (self.channels, self.height, self.width, n))[:, : ho * s, : wo * s, :]

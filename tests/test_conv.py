@@ -129,16 +129,21 @@ def test_conv_net_gradient_equals_finite_differences(padding):
         np.testing.assert_allclose(db, fb, rtol=1e-6, atol=1e-9)
 
 
-def torch_lenet_loss(net, params, X, Y):
-    """The same network written with torch.nn.functional; returns (loss, torch params)."""
+def torch_lenet_loss(net, params, X, Y, leaves=False):
+    """The same network written with torch.nn.functional; returns (loss, torch params).
+    With ``leaves``, ``params`` already are those torch ``(W, b)`` leaf tensors."""
     torch = pytest.importorskip("torch")
-    tp = [
-        (
-            torch.tensor(B.to_numpy(W), requires_grad=True),
-            torch.tensor(B.to_numpy(b)[:, 0], requires_grad=True),
-        )
-        for W, b in params
-    ]
+    tp = (
+        params
+        if leaves
+        else [
+            (
+                torch.tensor(B.to_numpy(W), requires_grad=True),
+                torch.tensor(B.to_numpy(b)[:, 0], requires_grad=True),
+            )
+            for W, b in params
+        ]
+    )
     first = net.blocks[0].layer
     Z = to_torch(X, first.c_in, first.height, first.width)
     for blk, (W, b) in zip(net.blocks, tp, strict=True):
@@ -198,6 +203,37 @@ def test_one_bp_step_on_a_lenet_equals_torch_sgd(name):
             )
 
 
+RULES = {
+    "momentum": (
+        lambda: BP("momentum", eta=0.1, momentum=0.9),
+        lambda t, p: t.optim.SGD(p, lr=0.1, momentum=0.9),
+    ),
+    "adam": (lambda: BP("adam", lr=1e-2), lambda t, p: t.optim.Adam(p, lr=1e-2)),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_three_bp_steps_with_momentum_or_adam_on_lenet5_equal_torch_optim(rule):
+    torch = pytest.importorskip("torch")
+    net = lenet5()
+    params = net.init(seed=1, std=0.1)
+    rng = np.random.default_rng(1)
+    X, Y = rng.uniform(0.0, 1.0, size=(784, 3)), np.eye(10)[:, [4, 0, 4]]
+    ours, theirs = RULES[rule]
+    m = ours()
+    _, tp = torch_lenet_loss(net, params, X, Y)
+    opt = theirs(torch, [t for pair in tp for t in pair])
+    p, state = params, m.init(net, params)
+    for _ in range(3):
+        p, state = m.step(net, p, state, X, Y)
+        opt.zero_grad()
+        torch_lenet_loss(net, tp, X, Y, leaves=True)[0].backward()
+        opt.step()
+    for (W, b), (Wt, bt) in zip(p, tp, strict=True):
+        np.testing.assert_allclose(W, Wt.detach().numpy(), rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(b[:, 0], bt.detach().numpy(), rtol=1e-10, atol=1e-13)
+
+
 def test_conv_layers_refuse_bad_sizes_with_a_clear_error():
     with pytest.raises(ValueError, match="a 5x5 kernel does not fit a 4x6 image"):
         Conv2d(1, 2, 5, height=4, width=6)
@@ -205,3 +241,28 @@ def test_conv_layers_refuse_bad_sizes_with_a_clear_error():
         Conv2d(1, 2, 3, "full", height=4, width=6)
     with pytest.raises(ValueError, match=r"layer 1 \(MaxPool2d\) takes 48 features"):
         Network([Conv2d(1, 2, 3, height=5, width=5), MaxPool2d(2, channels=3, height=4, width=4)])
+
+
+def test_conv_layers_refuse_inputs_of_the_wrong_shape_naming_them():
+    conv = Conv2d(2, 3, 3, height=4, width=5)
+    with pytest.raises(
+        ValueError, match=r"Conv2d\(2, 3, 3.*F has shape \(20, 2\); expected \(40, n\)"
+    ):
+        conv.lift(np.zeros((20, 2)))
+    with pytest.raises(
+        ValueError, match=r"M has shape \(18, 7\); expected \(18, a multiple of 6\)"
+    ):
+        conv.lift_T(np.zeros((18, 7)))
+    with pytest.raises(ValueError, match=r"MaxPool2d\(2, .*F has shape \(8,\); expected \(24, n\)"):
+        MaxPool2d(2, channels=2, height=3, width=4).forward(np.zeros(8))
+
+
+def test_conv_layers_keep_the_dtype_of_their_input(xp_dtype):
+    xp, dtype = xp_dtype
+    conv = Conv2d(2, 3, 3, "same", height=4, width=5)
+    pool = MaxPool2d(2, channels=2, height=4, width=5)
+    F = B.asarray(np.random.default_rng(0).normal(size=(40, 2)), xp, dtype=dtype)
+    M = conv.lift(F)
+    want = B.resolve_dtype(dtype, xp)
+    assert M.dtype == conv.lift_T(M).dtype == pool.forward(F).dtype == want
+    assert pool.vjp(F, pool.forward(F)).dtype == want
