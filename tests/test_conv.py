@@ -8,8 +8,12 @@ is its transpose reshaped.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from sibp_ref import BP, Dense, Network
 from sibp_ref import backend as B
@@ -266,3 +270,34 @@ def test_conv_layers_keep_the_dtype_of_their_input(xp_dtype):
     want = B.resolve_dtype(dtype, xp)
     assert M.dtype == conv.lift_T(M).dtype == pool.forward(F).dtype == want
     assert pool.vjp(F, pool.forward(F)).dtype == want
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    c_in=st.integers(1, 3),
+    c_out=st.integers(1, 3),
+    h=st.integers(1, 7),
+    w=st.integers(1, 7),
+    k=st.integers(1, 4),
+    n=st.integers(1, 3),
+    padding=st.sampled_from(["valid", "same"]),
+    seed=st.integers(0, 2**16),
+)
+def test_conv2d_equals_torch_and_lift_T_is_its_adjoint_for_any_small_shape(
+    c_in, c_out, h, w, k, n, padding, seed
+):
+    torch = pytest.importorskip("torch")
+    assume(padding == "same" or min(h, w) >= k)
+    layer = Conv2d(c_in, c_out, k, padding, height=h, width=w)
+    rng = np.random.default_rng(seed)
+    F = rng.uniform(-1.0, 1.0, size=(layer.in_features, n))
+    W = rng.uniform(-1.0, 1.0, size=layer.weight_shape)
+    AF = layer.lift(F)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch: even k with "same" copies
+        want = torch.nn.functional.conv2d(
+            to_torch(F, c_in, h, w), torch.tensor(W.reshape(c_out, c_in, k, k)), padding=padding
+        )
+    np.testing.assert_allclose(layer.to_columns(W @ AF), from_torch(want), rtol=1e-12, atol=1e-13)
+    M = rng.uniform(-1.0, 1.0, size=AF.shape)
+    assert np.sum(AF * M) == pytest.approx(np.sum(F * layer.lift_T(M)), rel=1e-12, abs=1e-12)
