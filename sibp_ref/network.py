@@ -363,14 +363,16 @@ class Network:
             return dG, None
         return dG, self.blocks[i].layer.lift_T(W.T @ dG, F)  # (3.1)
 
-    def error_at_sigma(self, i: int, G: Any, delta: Any) -> Any:
+    def error_at_sigma(self, i: int, G: Any, delta: Any, S: Any = None) -> Any:
         """``∂J/∂σ(G_{i+1})`` in ``G``'s matrix form from ``δ_{i+1} = ∂J/∂F_{i+1}``: the
         error taken back through the block's parameter-free layers by their gradients
-        (Remark 5.1: pooling passes the error back by the ordinary gradient)."""
+        (Remark 5.1: pooling passes the error back by the ordinary gradient). ``S`` is
+        ``σ(G_{i+1})`` in matrix form when the caller has it (:meth:`sigma_at`)."""
         blk = self.blocks[i]
         if not blk.post:
             return from_columns(blk.layer, delta)
-        inputs = [self.sigma_columns(i, G)]
+        S = self.activation_of(i).f(G) if S is None else S
+        inputs = [to_columns(blk.layer, S)]
         for layer in blk.post[:-1]:
             inputs.append(layer.forward(inputs[-1]))
         for layer, inp in zip(reversed(blk.post), reversed(inputs), strict=True):
@@ -384,10 +386,6 @@ class Network:
         if not blk.post:
             return from_columns(blk.layer, F_next)
         return self.activation_of(i).f(G)
-
-    def sigma_columns(self, i: int, G: Any) -> Any:
-        """``σ(G_{i+1})`` in the column form, the input of block ``i``'s parameter-free layers."""
-        return to_columns(self.blocks[i].layer, self.activation_of(i).f(G))
 
     def _times_df(self, i: int, G: Any, delta: Any) -> Any:
         """``σ'(G) ⊙ δ`` for the activation after ``params[i]`` (δ itself for the identity)."""

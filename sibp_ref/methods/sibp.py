@@ -160,8 +160,9 @@ class SIBP:
             # the target at σ(G_{i+1}^k), before the block's pooling (Remark 5.1): the error
             # goes back through the parameter-free layers by their gradient; without them
             # this is F_{i+1}^{k+½} = F_{i+1}^k − η δ_{i+1}
-            d = net.error_at_sigma(i, G[i + 1], delta)  # δ_{i+1} at σ(G_{i+1}^k)
-            T = net.sigma_at(i, G[i + 1], F[i + 1]) - eta * d
+            S = net.sigma_at(i, G[i + 1], F[i + 1])  # σ(G_{i+1}^k), matrix form
+            d = net.error_at_sigma(i, G[i + 1], delta, S)  # δ_{i+1} at σ(G_{i+1}^k)
+            T = S - eta * d
             AF = net.layer(i).lift(F[i])  # A(F_i^k): F_i^k itself for a dense layer
             # (4.1): W with b_i^k fixed, then b with W_i^{k+1} fixed
             new[i] = solve_layer(net.activation_of(i), AF, W, b, T, G[i + 1], lam[i], lam_b[i],
