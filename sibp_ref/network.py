@@ -10,6 +10,12 @@ last layer has no activation (``F_N = G_N``). Python counts from 0, so here
   ``G[i+1] = W A(F[i]) + b`` with ``(W, b) = params[i]``, and ``F[i+1]`` is σ(G[i+1])
   passed through the block's parameter-free layers (:mod:`sibp_ref.layers`).
 
+``G[i+1]`` is kept in the *matrix form* of its layer (``(c_out, h'·w'·n)`` for a
+convolution, the same as the columns for a dense layer), the form in which the methods
+solve for ``W``: BP's ``∂J/∂W = (∂J/∂G) A(F)ᵀ`` and ``∂J/∂b = Σ_columns ∂J/∂G`` hold as
+for a dense layer. ``F[i]`` is always the column form ``(features, n)``
+(docs/conventions.md §1; :mod:`sibp_ref.layers` for the image layout).
+
 A :class:`Network` is a list of layers grouped into *blocks*: a parametrised layer
 followed by zero or more parameter-free ones; ``params`` has one ``(W, b)`` pair per
 block. :class:`MLP` is the fully connected network of §2, all blocks one dense layer.
@@ -29,7 +35,7 @@ from typing import Any, NamedTuple
 
 from . import backend as B
 from .activations import Activation, get_activation
-from .layers import Dense, is_parametrised
+from .layers import Dense, from_columns, is_parametrised, to_columns
 from .losses import Loss, get_loss
 from .validation import (
     ValidationTypeError,
@@ -285,7 +291,7 @@ class Network:
             if b is not None:
                 Gi = Gi + b
             G.append(Gi)
-            out = self.activation_of(i).f(Gi)
+            out = to_columns(self.blocks[i].layer, self.activation_of(i).f(Gi))
             for post in self.blocks[i].post:
                 out = post.forward(out)
             F.append(out)
@@ -340,28 +346,46 @@ class Network:
         """Through block ``i`` backwards: ``(∂J/∂G_{i+1}, δ_i)`` from ``δ_{i+1}``.
 
         ``∂J/∂G_{i+1} = σ'(G_{i+1}) ⊙ δ'`` with ``δ'`` the error ``δ_{i+1}`` taken back
-        through the block's parameter-free layers (their vjp), and
+        through the block's parameter-free layers (their vjp, :meth:`error_at_sigma`), and
         ``δ_i = A*(Wᵀ ∂J/∂G_{i+1})``: (3.1) with the current ``W``, or SIBP's (4.2) when
         ``W`` is the new ``W_i^{k+1}`` and ``G`` the old ``G_{i+1}^k``. With
         ``propagate=False`` (the first block) ``δ_i`` is not computed and is ``None``.
         """
-        d = self._post_vjp(i, G, delta)
+        return self.backward_from_sigma(i, W, G, self.error_at_sigma(i, G, delta), F, propagate)
+
+    def backward_from_sigma(
+        self, i: int, W: Any, G: Any, d: Any, F: Any, propagate: bool = True
+    ) -> tuple[Any, Any]:
+        """:meth:`backward_block` from ``d = ∂J/∂σ(G_{i+1})`` (matrix form):
+        ``∂J/∂G_{i+1} = σ'(G_{i+1}) ⊙ d`` and ``δ_i = A*(Wᵀ ∂J/∂G_{i+1})`` (3.1)."""
         dG = self._times_df(i, G, d)  # ∂J/∂G_{i+1}
         if not propagate:
             return dG, None
         return dG, self.blocks[i].layer.lift_T(W.T @ dG, F)  # (3.1)
 
-    def _post_vjp(self, i: int, G: Any, delta: Any) -> Any:
-        """``δ`` at the block output taken back to σ(G) through the parameter-free layers."""
-        post = self.blocks[i].post
-        if not post:
-            return delta
-        inputs = [self.activation_of(i).f(G)]
-        for layer in post[:-1]:
+    def error_at_sigma(self, i: int, G: Any, delta: Any, S: Any = None) -> Any:
+        """``∂J/∂σ(G_{i+1})`` in ``G``'s matrix form from ``δ_{i+1} = ∂J/∂F_{i+1}``: the
+        error taken back through the block's parameter-free layers by their gradients
+        (Remark 5.1: pooling passes the error back by the ordinary gradient). ``S`` is
+        ``σ(G_{i+1})`` in matrix form when the caller has it (:meth:`sigma_at`)."""
+        blk = self.blocks[i]
+        if not blk.post:
+            return from_columns(blk.layer, delta)
+        S = self.activation_of(i).f(G) if S is None else S
+        inputs = [to_columns(blk.layer, S)]
+        for layer in blk.post[:-1]:
             inputs.append(layer.forward(inputs[-1]))
-        for layer, inp in zip(reversed(post), reversed(inputs), strict=True):
+        for layer, inp in zip(reversed(blk.post), reversed(inputs), strict=True):
             delta = layer.vjp(inp, delta)
-        return delta
+        return from_columns(blk.layer, delta)
+
+    def sigma_at(self, i: int, G: Any, F_next: Any) -> Any:
+        """``σ(G_{i+1})`` in ``G``'s matrix form: ``F_{i+1}`` itself (reshaped) when block
+        ``i`` has no parameter-free layers, else recomputed from ``G``."""
+        blk = self.blocks[i]
+        if not blk.post:
+            return from_columns(blk.layer, F_next)
+        return self.activation_of(i).f(G)
 
     def _times_df(self, i: int, G: Any, delta: Any) -> Any:
         """``σ'(G) ⊙ δ`` for the activation after ``params[i]`` (δ itself for the identity)."""

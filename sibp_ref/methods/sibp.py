@@ -13,6 +13,18 @@ One iteration at ``Θ^k`` on a batch ``(X, Y)``:
    and if ``i > 1``, (4.2): ``δ_i = (W_i^{k+1})ᵀ (σ'(G_{i+1}^k) ⊙ δ_{i+1})`` — the *new*
    weights and the *old* pre-activations — and ``F_i^{k+½} = F_i^k − η δ_i``.
 
+Convolutional networks (Remark 5.1). A layer ``G = W A(F) + b`` with a lift ``A`` (a
+convolution's patch matrix, :class:`sibp_ref.layers.Conv2d`) is updated by (4.1) on
+``A(F_i^k)``, in ``G``'s matrix form; its ``δ_i`` is ``A*((W_i^{k+1})ᵀ(σ'(G_{i+1}^k) ⊙
+δ'))``. Parameter-free layers after it (pooling, flattening) are not solved for: the
+target of (4.1) is at ``σ(G_{i+1}^k)``, before them,
+
+.. math:: σ(W A(F_i^k) + b) ≈ σ(G_{i+1}^k) − η\\, δ', \\qquad
+          δ' = P^*(δ_{i+1}),
+
+with ``P^*`` their vector–Jacobian product (pooling passes the error back by its
+gradient); without such layers ``σ(G_{i+1}^k) = F_{i+1}^k`` and ``δ' = δ_{i+1}``.
+
 Inner solvers (:mod:`sibp_ref.inner`): identity layers (the last one) by closed-form
 ridge; nonlinear layers by ``solver``: ``"ncg"`` (Fletcher–Reeves + Armijo, ``iters``
 iterations, the authors' choice; in the ``n``-sized coefficient space when the batch is
@@ -117,12 +129,6 @@ class SIBP:
     # ----------------------------------------------------------------- interface
     def init(self, net: Any, params: list) -> SIBPState:
         net.check_params(params)
-        if any(blk.post for blk in net.blocks):
-            raise ValueError(
-                "SIBP updates each parametrised layer by (4.1) on the target of its own output; "
-                "networks with parameter-free layers after a parametrised one (pooling, "
-                "flattening: Remark 5.1) are not supported yet"
-            )
         check_per_layer("lam", self.lam, net.num_layers)  # a per-layer list must fit the net
         check_per_layer("lam_b", self.lam_b, net.num_layers)
         return SIBPState(k=0)
@@ -151,14 +157,19 @@ class SIBP:
         # params[i] is the paper's (W_{i+1}, b_{i+1}), F[i] its F_{i+1}: paper's i = N−1, …, 1
         for i in range(N1 - 1, -1, -1):
             W, b = params[i]
-            T = F[i + 1] - eta * delta  # F_{i+1}^{k+½} = F_{i+1}^k − η δ_{i+1}
+            # the target at σ(G_{i+1}^k), before the block's pooling (Remark 5.1): the error
+            # goes back through the parameter-free layers by their gradient; without them
+            # this is F_{i+1}^{k+½} = F_{i+1}^k − η δ_{i+1}
+            S = net.sigma_at(i, G[i + 1], F[i + 1])  # σ(G_{i+1}^k), matrix form
+            d = net.error_at_sigma(i, G[i + 1], delta, S)  # δ_{i+1} at σ(G_{i+1}^k)
+            T = S - eta * d
             AF = net.layer(i).lift(F[i])  # A(F_i^k): F_i^k itself for a dense layer
             # (4.1): W with b_i^k fixed, then b with W_i^{k+1} fixed
             new[i] = solve_layer(net.activation_of(i), AF, W, b, T, G[i + 1], lam[i], lam_b[i],
                                  **inner)  # fmt: skip
             if i > 0:  # not the first layer (F_1 = X is never changed)
-                # (4.2): δ_i = A*((W_i^{k+1})ᵀ (σ'(G_{i+1}^k) ⊙ δ_{i+1})), new W, old G
-                _, delta = net.backward_block(i, new[i][0], G[i + 1], delta, F[i])
+                # (4.2): δ_i = A*((W_i^{k+1})ᵀ (σ'(G_{i+1}^k) ⊙ d)), new W, old G
+                _, delta = net.backward_from_sigma(i, new[i][0], G[i + 1], d, F[i])
         return new, SIBPState(k=state.k + 1)
 
 
