@@ -74,15 +74,24 @@ class SIBP:
 
     Parameters
     ----------
-    eta : η, the explicit step on the neurons ``F`` (used when ``schedule`` is None).
-    lam : λ_i of (4.1) for W: one value or one per layer.
-    lam_b : λ for the b-subproblem (one value or one per layer); defaults to ``lam``.
-    solver : one of :attr:`solvers`: ``"ncg"`` | ``"ncg_pr"`` | ``"exact"`` | ``"prox_grad"``
-        for nonlinear layers, or ``"ncg_authors"`` for every layer.
-    iters : inner iterations of the iterative solvers (the paper: 5).
-    l1 : γ ≥ 0 of Remark 4.1 (``γ||W||_1 + γ||b||_1`` added to (4.1)).
-    schedule : None, or a callable ``k ↦ η_k`` (see :mod:`sibp_ref.methods.schedules`).
-    tol, max_iters : stopping rule of ``solver="exact"``.
+    eta : float
+        η, the explicit step on the neurons ``F`` (used when ``schedule`` is None).
+    lam : float or sequence of float
+        λ_i of (4.1) for W: one value or one per layer.
+    lam_b : float or sequence of float, optional
+        λ for the b-subproblem (one value or one per layer); defaults to ``lam``.
+    solver : str
+        One of :attr:`solvers`: ``"ncg"``, ``"ncg_pr"``, ``"exact"`` or ``"prox_grad"`` for
+        the nonlinear layers (the linear last layer by its closed form), or
+        ``"ncg_authors"`` for every layer (docs/conventions.md §5).
+    iters : int
+        Inner iterations of the iterative solvers (the paper: 5).
+    l1 : float
+        γ ≥ 0 of Remark 4.1 (``γ||W||_1 + γ||b||_1`` added to (4.1)).
+    schedule : callable, optional
+        A step-size schedule ``k ↦ η_k`` (see :mod:`sibp_ref.methods.schedules`).
+    tol, max_iters : float, int
+        Stopping rule of ``solver="exact"``.
     """
 
     name = "sibp"
