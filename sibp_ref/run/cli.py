@@ -80,6 +80,12 @@ def _kv(text: str) -> tuple[str, Any]:
     return k.strip().replace("-", "_"), {"true": True, "false": False}.get(v.lower(), v)
 
 
+def _net_names() -> list[str]:
+    from ..nets import NETS
+
+    return list(NETS)
+
+
 def _common(p: argparse.ArgumentParser, *, compare: bool) -> None:
     _data_options(p)
     _training_options(p)
@@ -119,6 +125,13 @@ def _data_options(p: argparse.ArgumentParser) -> None:
         help="all layer sizes instead of --hidden, e.g. 784,500,10 (checked against the data)",
     )
     g.add_argument("--activation", default="relu")
+    g.add_argument(
+        "--net",
+        choices=sorted(_net_names()),
+        default=None,
+        help="a convolutional network by name instead of the MLP of --hidden/--sizes "
+        "(lenet5: 1x28x28 images, MNIST; lenet-cifar: 3x32x32, CIFAR-10)",
+    )
     g.add_argument(
         "--init-std",
         type=float,
@@ -330,6 +343,7 @@ def _configs(args, methods: list[str]) -> list:
                 hidden=tuple(hidden),
                 sizes=None if args.sizes is None else tuple(args.sizes),
                 activation=args.activation,
+                net=args.net,
                 init_std=args.init_std,
                 epochs=epochs,
                 batch_size=args.batch_size,
