@@ -116,6 +116,8 @@ def test_cli_train_net_runs_and_bcd_on_a_conv_net_says_it_is_dense_only(
     rc = cli.main(["train", "bcd", *common, "--out", str(tmp_path / "b")])
     out, err = capsys.readouterr()
     assert rc == 2 and "BCD supports only dense networks" in err and "Conv2d" in err
+    rc = cli.main(["train", "sgd", *common, "--hidden", "30", "--out", str(tmp_path / "c")])
+    assert rc == 2 and "--hidden does not apply with --net lenet5" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["train", "sgd", "--net", "lenet7"])
     assert "invalid choice: 'lenet7'" in capsys.readouterr().err

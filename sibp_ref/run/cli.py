@@ -328,6 +328,9 @@ def _configs(args, methods: list[str]) -> list:
     from ..methods import method_spec
     from .config import RunConfig
 
+    if args.net is not None and (args.hidden is not None or args.sizes is not None):
+        what = "--hidden" if args.hidden is not None else "--sizes"
+        raise CLIError(f"{what} does not apply with --net {args.net} (the net fixes its layers)")
     hidden = args.hidden or ([64, 64] if args.dataset == "synthetic" else [500])
     epochs = args.epochs if args.epochs is not None else (20 if args.command == "compare" else 10)
     cfgs = []
