@@ -127,3 +127,17 @@ def test_the_conv_layers_and_nets_are_exported():
     assert sibp_ref.Conv2d is layers.Conv2d and sibp_ref.MaxPool2d is layers.MaxPool2d
     assert sibp_ref.Flatten is layers.Flatten
     assert sibp_ref.lenet5 is nets.lenet5 and sibp_ref.lenet_cifar is nets.lenet_cifar
+
+
+def test_cli_compare_on_a_conv_net_skips_bcd_with_a_note_and_runs_the_rest(
+    fake_mnist, tmp_path, capsys
+):
+    rc = cli.main(
+        ["compare", "sgd,bcd", "--dataset", "mnist", "--data-dir", str(fake_mnist)]
+        + ["--net", "lenet5", "--n-train", "8", "--batch-size", "4", "--epochs", "1"]
+        + ["-q", "--no-figure", "--workers", "1", "--out", str(tmp_path)]
+    )
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "note: skipping bcd: BCD supports only dense networks" in err
+    assert [p.name.split("-")[0] for p in tmp_path.glob("*.jsonl")] == ["sgd"]

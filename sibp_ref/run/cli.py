@@ -449,6 +449,27 @@ def _grid(args, cfgs, out: Path, executor=None) -> list:
     )
 
 
+def _runnable_on_net(cfgs: list) -> list:
+    """The configs whose method can train their named net; a note for each one that cannot
+    (BCD is for dense networks only), so that the other methods still run."""
+    from ..methods import make_method
+    from ..nets import get_net
+    from .loop import method_needs
+
+    keep = []
+    for cfg in cfgs:
+        method = make_method(cfg.method, **cfg.hyper)
+        loss = method_needs(method, cfg.method)[1] or "cross_entropy"
+        net = get_net(cfg.net, loss)
+        try:
+            method.init(net, net.init(dtype=cfg.dtype))
+        except ValueError as exc:
+            print(f"note: skipping {cfg.method}: {exc}", file=sys.stderr)
+            continue
+        keep.append(cfg)
+    return keep
+
+
 def cmd_compare(args) -> int:
     from .grid import make_executor
 
@@ -457,6 +478,10 @@ def cmd_compare(args) -> int:
     _check_param_keys(args, methods)
     out = _check_out(Path(args.out) if args.out else DEFAULT_OUT / f"compare-{args.dataset}")
     cfgs = _configs(args, methods)
+    if args.net is not None:
+        cfgs = _runnable_on_net(cfgs)
+        if not cfgs:
+            raise CLIError(f"none of the methods can train --net {args.net}; see the notes above")
     workers = args.workers if args.workers is not None else min(len(cfgs), _cores())
     executor = make_executor(workers, args.scheduler)
     try:
