@@ -7,7 +7,7 @@ standard; see :mod:`sibp_ref.backend`.
 from .activations import ACTIVATIONS, get_activation
 from .backend import get_backend, to_numpy
 from .data import DataError, Dataset, fetch, load_dataset, make_synthetic
-from .layers import Dense
+from .layers import Conv2d, Dense, Flatten, MaxPool2d
 from .losses import CrossEntropy, SquareLoss, get_loss, one_hot
 from .methods import (
     BCD,
@@ -25,6 +25,7 @@ from .methods import (
 )
 from .methods.schedules import constant, inverse_power
 from .methods.sibp import SIBP, SIBPState
+from .nets import lenet5, lenet_cifar
 from .network import MLP, Network, normal_init
 from .run import History, RunConfig, read_log, run_grid
 from .toy import iterations_to_halve, toy_problem
@@ -57,7 +58,12 @@ __all__ = [
     "BP",
     "BPState",
     "CrossEntropy",
+    "Conv2d",
     "Dense",
+    "Flatten",
+    "MaxPool2d",
+    "lenet5",
+    "lenet_cifar",
     "MLP",
     "Method",
     "Momentum",

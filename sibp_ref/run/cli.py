@@ -80,6 +80,12 @@ def _kv(text: str) -> tuple[str, Any]:
     return k.strip().replace("-", "_"), {"true": True, "false": False}.get(v.lower(), v)
 
 
+def _net_names() -> list[str]:
+    from ..nets import NETS
+
+    return list(NETS)
+
+
 def _common(p: argparse.ArgumentParser, *, compare: bool) -> None:
     _data_options(p)
     _training_options(p)
@@ -119,6 +125,13 @@ def _data_options(p: argparse.ArgumentParser) -> None:
         help="all layer sizes instead of --hidden, e.g. 784,500,10 (checked against the data)",
     )
     g.add_argument("--activation", default="relu")
+    g.add_argument(
+        "--net",
+        choices=sorted(_net_names()),
+        default=None,
+        help="a convolutional network by name instead of the MLP of --hidden/--sizes "
+        "(lenet5: 1x28x28 images, MNIST; lenet-cifar: 3x32x32, CIFAR-10)",
+    )
     g.add_argument(
         "--init-std",
         type=float,
@@ -315,6 +328,9 @@ def _configs(args, methods: list[str]) -> list:
     from ..methods import method_spec
     from .config import RunConfig
 
+    if args.net is not None and (args.hidden is not None or args.sizes is not None):
+        what = "--hidden" if args.hidden is not None else "--sizes"
+        raise CLIError(f"{what} does not apply with --net {args.net} (the net fixes its layers)")
     hidden = args.hidden or ([64, 64] if args.dataset == "synthetic" else [500])
     epochs = args.epochs if args.epochs is not None else (20 if args.command == "compare" else 10)
     cfgs = []
@@ -330,6 +346,7 @@ def _configs(args, methods: list[str]) -> list:
                 hidden=tuple(hidden),
                 sizes=None if args.sizes is None else tuple(args.sizes),
                 activation=args.activation,
+                net=args.net,
                 init_std=args.init_std,
                 epochs=epochs,
                 batch_size=args.batch_size,
@@ -432,6 +449,27 @@ def _grid(args, cfgs, out: Path, executor=None) -> list:
     )
 
 
+def _runnable_on_net(cfgs: list) -> list:
+    """The configs whose method can train their named net; a note for each one that cannot
+    (BCD is for dense networks only), so that the other methods still run."""
+    from ..methods import make_method
+    from ..nets import get_net
+    from .loop import method_needs
+
+    keep = []
+    for cfg in cfgs:
+        method = make_method(cfg.method, **cfg.hyper)
+        loss = method_needs(method, cfg.method)[1] or "cross_entropy"
+        net = get_net(cfg.net, loss)
+        try:
+            method.init(net, net.init(dtype=cfg.dtype))
+        except ValueError as exc:
+            print(f"note: skipping {cfg.method}: {exc}", file=sys.stderr)
+            continue
+        keep.append(cfg)
+    return keep
+
+
 def cmd_compare(args) -> int:
     from .grid import make_executor
 
@@ -440,6 +478,10 @@ def cmd_compare(args) -> int:
     _check_param_keys(args, methods)
     out = _check_out(Path(args.out) if args.out else DEFAULT_OUT / f"compare-{args.dataset}")
     cfgs = _configs(args, methods)
+    if args.net is not None:
+        cfgs = _runnable_on_net(cfgs)
+        if not cfgs:
+            raise CLIError(f"none of the methods can train --net {args.net}; see the notes above")
     workers = args.workers if args.workers is not None else min(len(cfgs), _cores())
     executor = make_executor(workers, args.scheduler)
     try:

@@ -27,6 +27,10 @@ class RunConfig:
     ``hidden`` are the hidden layer sizes; input and output sizes come from the data.
     ``sizes``, when given, are all the layer sizes and must match the data.
     ``loss=None`` uses the method's required loss (square for BCD) or cross-entropy.
+    ``net``, when given, names a network of :data:`sibp_ref.nets.NETS` (``"lenet5"``,
+    ``"lenet-cifar"``) used instead of the MLP; ``hidden``, ``sizes`` and ``activation``
+    then do not apply (``sizes`` must be left unset), and the data must have the net's
+    input and output sizes. A config without a net has the settings and key it has always had.
     """
 
     method: str = "sgd"
@@ -49,6 +53,7 @@ class RunConfig:
     data_dir: str | None = None
     eval_chunk: int = 10000
     track_dw: str | None = None
+    net: str | None = None
 
     def settings(self) -> dict:
         from ..methods import hyper_of
@@ -58,6 +63,11 @@ class RunConfig:
         d["sizes"] = None if self.sizes is None else list(self.sizes)
         d["hyper"] = hyper_of(self.method, **self.hyper)
         d.pop("data_dir")  # where the files are does not change the run
+        if self.net is None:
+            d.pop("net")  # so that the key of an MLP run is that of the logs already written
+        else:
+            for name in ("hidden", "sizes", "activation"):  # the named net fixes these
+                d.pop(name)
         return d
 
     def key(self) -> str:
@@ -100,6 +110,38 @@ def _sizes(cfg: RunConfig, ds: Any) -> list[int]:
     return sizes
 
 
+def _named_net(cfg: RunConfig, ds: Any, loss: str) -> Any:
+    """The network ``cfg.net`` of :mod:`sibp_ref.nets`, checked against the data set."""
+    from ..nets import get_net
+
+    if cfg.sizes is not None:
+        raise ValueError(
+            f"sizes {list(cfg.sizes)} and net {cfg.net!r} both given; the net fixes its "
+            "layer sizes, so leave sizes unset"
+        )
+    net = get_net(cfg.net, loss)
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    if (n_in, n_out) != (ds.n_features, ds.num_classes):
+        first = net.layer(0)
+        shape = "×".join(str(v) for v in (first.c_in, first.height, first.width))
+        raise ValueError(
+            f"net {cfg.net!r} takes {shape} images ({n_in} features) in {n_out} classes, "
+            f"but {cfg.dataset} has {ds.n_features} features and {ds.num_classes} classes; "
+            f"use {_net_for(ds.n_features)}"
+        )
+    return net
+
+
+def _net_for(n_features: int) -> str:
+    """What to pass for data with ``n_features`` features (the hint of a mismatch)."""
+    from ..nets import NETS
+
+    for name, make in NETS.items():
+        if make().sizes[0] == n_features:
+            return f"net={name!r} for this data set, or no net (an MLP)"
+    return "no net (an MLP) for this data set"
+
+
 def build(cfg: RunConfig, *, data: Any = None, cache: dict | None = None) -> tuple:
     """Data, network, initial parameters and method of ``cfg``, and the loop's keywords."""
     from ..methods import make_method
@@ -114,7 +156,11 @@ def build(cfg: RunConfig, *, data: Any = None, cache: dict | None = None) -> tup
     loss = cfg.loss or needs_loss or "cross_entropy"
     if needs_loss and loss != needs_loss:
         raise ValueError(f"method {cfg.method!r} needs loss {needs_loss!r}, got {loss!r}")
-    net = MLP(_sizes(cfg, ds), activation=cfg.activation, loss=loss)
+    net = (
+        MLP(_sizes(cfg, ds), activation=cfg.activation, loss=loss)
+        if cfg.net is None
+        else _named_net(cfg, ds, loss)
+    )
     params = net.init(
         seed=cfg.seed, std=cfg.init_std, xp=xp, dtype=cfg.dtype, device=B.device_of(ds.X_train)
     )
