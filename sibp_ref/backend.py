@@ -210,12 +210,16 @@ def is_finite(x: Any) -> bool:
 
 
 def solve_spd(A: Any, B: Any, *, side: str = "left") -> Any:
-    """Solve with a symmetric positive definite ``A`` by Cholesky.
+    """Solve with a symmetric positive definite ``A``.
 
     ``side="left"`` returns ``A^{-1} B``; ``side="right"`` returns ``B A^{-1}``
     (the form the ridge problems ``θ M = R`` take, with ``M`` symmetric).
-    NumPy uses SciPy's ``cho_factor``/``cho_solve``; CuPy uses its Cholesky and
-    triangular solves; any other namespace falls back to ``xp.linalg.solve``.
+    CuPy uses its Cholesky and triangular solves. NumPy (and any other namespace) uses
+    ``xp.linalg.solve``: for NumPy that is the LAPACK of NumPy's own OpenBLAS, the pool its
+    matrix products run on. SciPy's wheel brings a second OpenBLAS pool, and a Cholesky
+    solve there between two NumPy products made the two pools spin against each other at
+    the default threads (BENCHMARKS.md, "BLAS threads"); the systems here are batch-sized
+    (``n × n``), so LU instead of Cholesky costs nothing that shows.
     """
     if side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right', got {side!r}")
@@ -223,11 +227,6 @@ def solve_spd(A: Any, B: Any, *, side: str = "left") -> Any:
     if side == "right":
         return solve_spd(A, B.T, side="left").T  # B A^{-1} = (A^{-1} B^T)^T as A = A^T
     name = backend_name(xp)
-    if name == "numpy":
-        import scipy.linalg
-
-        c = scipy.linalg.cho_factor(np.asarray(A), lower=True, check_finite=False)
-        return scipy.linalg.cho_solve(c, np.asarray(B), check_finite=False)
     if name == "cupy":
         import cupy
         import cupyx.scipy.linalg as cla
