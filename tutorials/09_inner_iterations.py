@@ -25,6 +25,11 @@ Run: ``python tutorials/09_inner_iterations.py [--data-dir DIR]``
 (``figures/09_inner_iterations.md`` records how long it took). ``--quick``: a small net on
 300 samples, 2 epochs.
 ``--replot``: the numbers and figure again from the records in the saved results file.
+``--seeds N``: the whole interleaved comparison again for seeds 0, …, N − 1 (the seed draws the
+initial weights and the batches), each seed's records saved in
+``tutorials/results/09_inner_iterations_runs/seed<s>.json`` (a seed already there is read back,
+not rerun), and, per pair of step counts, on how many seeds the fewer steps are ahead at equal
+time, with the mean ± sd of the accuracies; the figure and the main results stay seed 0's.
 """
 
 # %%
@@ -55,8 +60,11 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     p = argparse.ArgumentParser()
     p.add_argument("--paper", action="store_true", help="CIFAR-10, 3072-4000-1000-4000-10")
     p.add_argument("--replot", action="store_true", help="numbers and figure from the records")
+    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 (default 1: seed 0)")
     extra, _ = p.parse_known_args(argv)
-    args.replot = extra.replot
+    if extra.seeds < 1:
+        raise SystemExit(f"--seeds must be a positive integer, got {extra.seeds}")
+    args.replot, args.seeds = extra.replot, extra.seeds
     paper = extra.paper
     S = dict(iters=[1, 3, 5, 10], eta=10.0, lam=0.5, batch_size=100, init_std=0.05, seed=0)
     if args.quick:
@@ -108,6 +116,14 @@ def measure(net, ds, r: dict, epoch: int) -> None:
     )
 
 
+def runs_from_records(runs: dict, records: dict) -> None:
+    """Fill ``runs`` (by ``iters``) with saved records: times, epoch times, records."""
+    for it, r in runs.items():
+        r["records"] = records[str(it)]
+        r["time"] = r["records"][-1]["time"]
+        r["epoch_times"] = np.diff([q["time"] for q in r["records"]]).tolist()
+
+
 def train_interleaved(args, S: dict, ds, net) -> dict:
     """Every ``iters`` setting, epoch by epoch on the same batches (or the saved records)."""
     xp = B.get_backend(args.backend)
@@ -128,10 +144,7 @@ def train_interleaved(args, S: dict, ds, net) -> dict:
         saved = json.loads(common.results_path(args, NAME).read_text())
         if saved["settings"] != json.loads(json.dumps(S)):
             raise SystemExit("--replot: the saved results were made with other settings")
-        for it, r in runs.items():
-            r["records"] = saved["records"][str(it)]
-            r["time"] = r["records"][-1]["time"]
-            r["epoch_times"] = np.diff([q["time"] for q in r["records"]]).tolist()
+        runs_from_records(runs, saved["records"])
     else:
         for r in runs.values():
             measure(net, ds, r, 0)
@@ -234,6 +247,79 @@ def summarise(S: dict, runs: dict, n: int, bs: int) -> dict:
 
 
 # %% [markdown]
+# ## Over seeds: is the verdict the same for every seed?
+#
+# The comparison is run again, whole, for each seed; each seed's equal-time comparison uses
+# its own common time (timing noise differs from seed to seed). The verdict over seeds counts,
+# for each pair ``a < b`` of step counts, the seeds on which ``a`` steps are ahead of ``b``.
+
+
+# %%
+def seed_runs(args, S: dict, ds, net, seed: int) -> dict:
+    """The interleaved runs of ``seed``: read back from its file, or run and saved."""
+    Ss = dict(S, seed=seed)
+    d = common.results_path(args, NAME).parent / f"{NAME}_runs"
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"seed{seed}.json"
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved["settings"] == json.loads(json.dumps(Ss)):
+            runs = {it: {} for it in S["iters"]}
+            runs_from_records(runs, saved["records"])
+            print(f"seed {seed}: read back from {path}")
+            return runs
+        print(f"seed {seed}: {path} holds other settings; running it again")
+    quiet = argparse.Namespace(**{**vars(args), "replot": False})
+    runs = train_interleaved(quiet, Ss, ds, net)
+    tmp = path.with_suffix(".json.tmp")
+    records = {str(it): r["records"] for it, r in runs.items()}
+    tmp.write_text(json.dumps({"settings": Ss, "records": records}, indent=1, default=float))
+    tmp.replace(path)
+    return runs
+
+
+def over_seeds(args, S: dict, ds, net) -> dict:
+    """Every seed's comparison, and the verdict counted over seeds."""
+    n, bs = ds.n_train, S["batch_size"]
+    per_seed = {}
+    for seed in range(args.seeds):
+        print(f"--- seed {seed}")
+        per_seed[seed] = summarise(dict(S, seed=seed), seed_runs(args, S, ds, net, seed), n, bs)
+    pairs = {}
+    for k in per_seed[0]["pairs"]:
+        a, b = k.split("_vs_")
+        va = [per_seed[s]["pairs"][k][f"acc_{a}"] for s in per_seed]
+        vb = [per_seed[s]["pairs"][k][f"acc_{b}"] for s in per_seed]
+        pairs[k] = {
+            "seeds_fewer_ahead": int(sum(x > y for x, y in zip(va, vb, strict=True))),
+            "seeds": len(va),
+            f"acc_{a}_mean_sd": [
+                float(np.mean(va)),
+                float(np.std(va, ddof=1)) if len(va) > 1 else 0.0,
+            ],
+            f"acc_{b}_mean_sd": [
+                float(np.mean(vb)),
+                float(np.std(vb, ddof=1)) if len(vb) > 1 else 0.0,
+            ],
+            "time_s": [per_seed[s]["pairs"][k]["time_s"] for s in per_seed],
+        }
+        p = pairs[k]
+        print(
+            f"over {len(va)} seeds, {a} vs {b} steps at equal time: {a} ahead on "
+            f"{p['seeds_fewer_ahead']}; {np.mean(va):.4f} ± {p[f'acc_{a}_mean_sd'][1]:.4f} vs "
+            f"{np.mean(vb):.4f} ± {p[f'acc_{b}_mean_sd'][1]:.4f}"
+        )
+    best = [per_seed[s]["verdict"]["best_iters_at_common_time"] for s in per_seed]
+    return {
+        "seeds": args.seeds,
+        "pairs_at_equal_time": pairs,
+        "best_iters_at_common_time_per_seed": best,
+        "per_seed": {str(s): {k: v[k] for k in ("pairs", "verdict", "t_common")}
+                     for s, v in per_seed.items()},
+    }  # fmt: skip
+
+
+# %% [markdown]
 # ## Figure: training accuracy and loss against seconds in steps and against epochs
 
 
@@ -294,7 +380,11 @@ def plot(args, S: dict, runs: dict, numbers: dict, sizes: list, n: int, bs: int)
 def main(argv: list[str] | None = None) -> dict:
     args, S = settings(argv)
     ds, net, sizes = data(args, S)
-    runs = train_interleaved(args, S, ds, net)
+    if args.seeds > 1:  # seed 0's runs, read back, make the figure and the main numbers
+        seeds = over_seeds(args, S, ds, net)
+        runs = seed_runs(args, S, ds, net, S["seed"])
+    else:
+        seeds, runs = None, train_interleaved(args, S, ds, net)
     n, bs = ds.n_train, S["batch_size"]
     numbers = summarise(S, runs, n, bs)
     png = plot(args, S, runs, numbers, sizes, n, bs)
@@ -315,10 +405,11 @@ def main(argv: list[str] | None = None) -> dict:
             "epoch_time_ratio_to_iters1": {str(k): v for k, v in ratios.items()},
             "records": {str(it): r["records"] for it, r in runs.items()},
             "verdict": verdict,
+            "over_seeds": seeds,
         },
     )
     print("wrote", res)
-    return numbers
+    return numbers if seeds is None else {**numbers, "over_seeds": seeds}
 
 
 if __name__ == "__main__":
