@@ -78,6 +78,47 @@ def test_table2_replot_rebuilds_the_numbers_from_the_logs_alone(tmp_path, monkey
     assert all(o["test_acc_std"] is not None for o in cells if not o["failed"])
 
 
+def test_inner_iterations_seeds_are_read_back_not_rerun(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    t9 = _load("09_inner_iterations", monkeypatch)
+    out = ["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "none")]
+    first = t9.main([*out, "--seeds", "2"])["over_seeds"]
+    assert sorted((tmp_path / "results" / "09_inner_iterations_runs").iterdir()) == [
+        tmp_path / "results" / "09_inner_iterations_runs" / f"seed{s}.json" for s in (0, 1)
+    ]
+    pair = first["pairs_at_equal_time"]["1_vs_3"]
+    assert pair["seeds"] == 2 and 0 <= pair["seeds_fewer_ahead"] <= 2
+    assert pair["acc_1_mean_sd"][1] >= 0
+
+    def no_training(*a, **k):
+        raise AssertionError("a saved seed was trained again")
+
+    monkeypatch.setattr(t9, "train_interleaved", no_training)
+    again = t9.main([*out, "--seeds", "2"])["over_seeds"]
+    assert again["pairs_at_equal_time"] == first["pairs_at_equal_time"]
+
+
+def test_l1_pruning_lenet_panel_is_redrawn_from_its_summaries(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    t8 = _load("08_l1_pruning", monkeypatch)
+    out = ["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "none")]
+    first = t8.main([*out, "--workers", "1"])["lenet5"]
+    runs = tmp_path / "results" / "08_l1_pruning_lenet"
+    assert len(list(runs.glob("*.json"))) == 3 and len(list(runs.glob("*.jsonl"))) == 3
+    assert set(first["table"]) == {"sibp", "sibp_iters_more", "prox_sgd"}
+    row = first["table"]["sibp"][0]
+    assert row["seeds"] == 1 and 0 <= row["zeros"][0] <= 1 and 0 <= row["train_acc"][0] <= 1
+
+    def no_runs(*a, **k):
+        raise AssertionError("a finished LeNet-5 run was run again")
+
+    monkeypatch.setattr(t8, "train", no_runs)
+    (tmp_path / "figures" / "08_l1_pruning_lenet.png").unlink()
+    again = t8.main([*out, "--workers", "1"])["lenet5"]
+    assert again["table"] == first["table"]
+    assert (tmp_path / "figures" / "08_l1_pruning_lenet.png").is_file()
+
+
 @pytest.mark.parametrize("script", TUTORIALS, ids=[p.stem for p in TUTORIALS])
 def test_tutorial_uses_the_public_api_and_has_a_main(script: Path) -> None:
     import ast
