@@ -600,8 +600,19 @@ def lenet_plot(args, S: dict, table: dict) -> Path | None:
             fontsize=7, va="bottom")  # fmt: skip
     ax.set_xlabel("weights exactly zero (% of all W entries, conv and dense)")
     ax.set_ylabel("accuracy (%)")
-    lo = min(100 * (r["test_acc"][0] - r["test_acc"][1]) for rs in table.values() for r in rs)
+    # a point where the net collapsed to chance (every weight zero) would squash the axis:
+    # it is drawn at the lower edge, with its accuracy written beside it
+    alive = [r for rs in table.values() for r in rs if r["train_acc"][0] >= 0.5]
+    lo = min((100 * (r["test_acc"][0] - r["test_acc"][1]) for r in alive), default=0.0)
     ax.set_ylim(max(lo - 2, 0), 101.5)
+    for m, rows in table.items():
+        for r in rows:
+            if r["train_acc"][0] < 0.5:
+                y0 = max(lo - 2, 0) + 0.3
+                ax.plot([100 * r["zeros"][0]], [y0], "v", color=style[m][0], ms=8)
+                ax.annotate(f"μ={r['mu']:g}: train {100 * r['train_acc'][0]:.1f} % (off the axis)",
+                            (100 * r["zeros"][0], y0), fontsize=7, xytext=(-150, 4),
+                            textcoords="offset points", color=style[m][0])  # fmt: skip
     ax.set_xlim(-3, 103)
     ax.legend(fontsize=7, loc="lower left")
     seeds = min(r["seeds"] for rs in table.values() for r in rs)
