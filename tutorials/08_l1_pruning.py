@@ -565,6 +565,11 @@ def lenet_table(S: dict, res: dict) -> dict:
     return {"table": table, "verdict": verdict}
 
 
+def _collapsed(row: dict) -> bool:
+    """Whether a point's net fell to near chance on some seed (mean − sd below 50 %)."""
+    return row["train_acc"][0] - row["train_acc"][1] < 0.5
+
+
 def lenet_plot(args, S: dict, table: dict) -> Path | None:
     """Fig. 12's question on LeNet-5: accuracy against the fraction of zero weights."""
     if not any(table.values()):
@@ -602,16 +607,19 @@ def lenet_plot(args, S: dict, table: dict) -> Path | None:
     ax.set_ylabel("accuracy (%)")
     # a point where the net collapsed to chance (every weight zero) would squash the axis:
     # it is drawn at the lower edge, with its accuracy written beside it
-    alive = [r for rs in table.values() for r in rs if r["train_acc"][0] >= 0.5]
+    alive = [r for rs in table.values() for r in rs if not _collapsed(r)]
     lo = min((100 * (r["test_acc"][0] - r["test_acc"][1]) for r in alive), default=0.0)
     ax.set_ylim(max(lo - 2, 0), 101.5)
+    off = 0  # one line of text per collapsed point, stacked
     for m, rows in table.items():
         for r in rows:
-            if r["train_acc"][0] < 0.5:
+            if _collapsed(r):
+                off += 1
                 y0 = max(lo - 2, 0) + 0.3
                 ax.plot([100 * r["zeros"][0]], [y0], "v", color=style[m][0], ms=8)
-                ax.annotate(f"μ={r['mu']:g}: train {100 * r['train_acc'][0]:.1f} % (off the axis)",
-                            (100 * r["zeros"][0], y0), fontsize=7, xytext=(-150, 4),
+                ax.annotate(f"μ={r['mu']:g}: train {100 * r['train_acc'][0]:.1f} ± "
+                            f"{100 * r['train_acc'][1]:.1f} % (off the axis)",
+                            (100 * r["zeros"][0], y0), fontsize=7, xytext=(-190, 11 * off - 7),
                             textcoords="offset points", color=style[m][0])  # fmt: skip
     ax.set_xlim(-3, 103)
     ax.legend(fontsize=7, loc="lower left")
