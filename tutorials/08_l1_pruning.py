@@ -294,6 +294,22 @@ def c10_verdict(results: dict) -> dict:
 # ## Figure: accuracy against the fraction of exactly-zero weights (Fig. 12's question)
 
 
+def curve_styles(iters: int, iters_more: int, sgd_lr: float) -> dict:
+    """Colour, marker and label of each method's curve (both panels)."""
+    return {
+        "sibp": ("#d62728", "o", f"SIBP + ℓ1 (γ = 2ημ), {iters} inner steps"),
+        "sibp_iters_more": ("#1f77b4", "^", f"SIBP + ℓ1 (γ = 2ημ), {iters_more} inner steps"),
+        "prox_sgd": ("#7f7f7f", "s", f"proximal SGD (lr={sgd_lr:g}) + ℓ1 (μ)"),
+    }
+
+
+def mark_target(ax, text: str) -> None:
+    """The paper's point (98.5 % train at 70 % zeros) as dotted lines, with ``text``."""
+    ax.axhline(100 * TARGET_ACC, color="k", lw=0.6, ls=":")
+    ax.axvline(100 * TARGET_ZEROS, color="k", lw=0.6, ls=":")
+    ax.text(100 * TARGET_ZEROS, 100 * TARGET_ACC, text, fontsize=7, va="bottom")
+
+
 # %%
 def plot(args, S: dict, results: dict, diag, diag_tiny, sizes: list, ds) -> Path:
     import matplotlib
@@ -302,11 +318,7 @@ def plot(args, S: dict, results: dict, diag, diag_tiny, sizes: list, ds) -> Path
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    style = {
-        "sibp": ("#d62728", "o", f"SIBP + ℓ1 (γ = 2ημ), {ITERS} inner steps"),
-        "sibp_iters_more": ("#1f77b4", "^", f"SIBP + ℓ1 (γ = 2ημ), {ITERS_MORE} inner steps"),
-        "prox_sgd": ("#7f7f7f", "s", f"proximal SGD (lr={S['sgd_lr']:g}) + ℓ1 (μ)"),
-    }
+    style = curve_styles(ITERS, ITERS_MORE, S["sgd_lr"])
     for m, rs in results.items():
         c, mk, lab = style[m]
         z = [100 * r["zeros"] for r in rs]
@@ -344,15 +356,7 @@ def plot(args, S: dict, results: dict, diag, diag_tiny, sizes: list, ds) -> Path
             color="#9467bd",
             label=f"SIBP, γ = {TINY:g} (ℓ1 code path), train (diagnostic)",
         )
-    ax.axhline(100 * TARGET_ACC, color="k", lw=0.6, ls=":")
-    ax.axvline(100 * TARGET_ZEROS, color="k", lw=0.6, ls=":")
-    ax.text(
-        100 * TARGET_ZEROS,
-        100 * TARGET_ACC,
-        " paper (LeNet-5): 98.5 % train at 70 % zeros",
-        fontsize=7,
-        va="bottom",
-    )
+    mark_target(ax, " paper (LeNet-5): 98.5 % train at 70 % zeros")
     ax.set_xlabel("weights exactly zero (% of all W entries)")
     ax.set_ylabel("accuracy (%)")
     lo = min(min(100 * r["test_acc"] for r in rs) for rs in results.values())
@@ -580,11 +584,7 @@ def lenet_plot(args, S: dict, table: dict) -> Path | None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    style = {
-        "sibp": ("#d62728", "o", f"SIBP + ℓ1 (γ = 2ημ), {S['iters']} inner steps"),
-        "sibp_iters_more": ("#1f77b4", "^", f"SIBP + ℓ1 (γ = 2ημ), {S['iters_more']} inner steps"),
-        "prox_sgd": ("#7f7f7f", "s", f"proximal SGD (lr={S['sgd_lr']:g}) + ℓ1 (μ)"),
-    }
+    style = curve_styles(S["iters"], S["iters_more"], S["sgd_lr"])
     for m, rows in table.items():
         if not rows:
             continue
@@ -599,10 +599,7 @@ def lenet_plot(args, S: dict, table: dict) -> Path | None:
         for r, zz in zip(rows, z, strict=True):
             ax.annotate(f"μ={r['mu']:g}", (zz, 100 * r["train_acc"][0]), fontsize=7,
                         xytext=(3, 3), textcoords="offset points", color=c)  # fmt: skip
-    ax.axhline(100 * TARGET_ACC, color="k", lw=0.6, ls=":")
-    ax.axvline(100 * TARGET_ZEROS, color="k", lw=0.6, ls=":")
-    ax.text(100 * TARGET_ZEROS, 100 * TARGET_ACC, " paper: 98.5 % train at 70 % zeros",
-            fontsize=7, va="bottom")  # fmt: skip
+    mark_target(ax, " paper: 98.5 % train at 70 % zeros")
     ax.set_xlabel("weights exactly zero (% of all W entries, conv and dense)")
     ax.set_ylabel("accuracy (%)")
     # a point where the net collapsed to chance (every weight zero) would squash the axis:
