@@ -1,14 +1,19 @@
 """Grids in parallel: a local process pool and a Dask cluster give the serial run's records;
-only the driving process writes the logs."""
+only the driving process writes the logs; several processes can share one grid."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
-from sibp_ref.run import RunConfig, make_executor, read_log, run_grid
+from sibp_ref.run import RunConfig, RunLocked, RunNote, make_executor, read_log, run_grid
 from sibp_ref.run import cli as C
 from sibp_ref.run.threads import threads_per_worker
 
@@ -68,3 +73,76 @@ def test_a_dask_local_cluster_through_scheduler_equals_the_serial_run(tmp_path, 
     assert rc == 0
     serial, dask = logs(tmp_path / "s"), logs(tmp_path / "d")
     assert len(serial) == 4 and serial == dask
+
+
+# ------------------------------------------------------------ one grid, several processes
+def _live_lock(folder: Path, cfg: RunConfig):
+    """A lock on ``cfg``'s run held by a live process (a sleeper), as another shell's."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / f"{cfg.key()}.lock"
+    lock.write_text(f"{sleeper.pid} {os.uname().nodename}\n")
+    return sleeper, lock
+
+
+@pytest.mark.parametrize("where", ["serial", "threads"])
+def test_skip_locked_leaves_the_run_another_process_writes_and_runs_the_others(tmp_path, where):
+    first, *rest = configs()
+    sleeper, lock = _live_lock(tmp_path, first)
+    try:
+        with ThreadPoolExecutor(2) if where == "threads" else nullcontext() as ex:
+            with pytest.warns(RunNote, match=f"process {sleeper.pid}.*skipped here"):
+                out = run_grid(configs(), tmp_path, executor=ex, skip_locked=True)
+        assert out[0] == (first, None)
+        assert [h.status for _, h in out[1:]] == ["finished"] * len(rest)
+        assert lock.read_text().startswith(str(sleeper.pid))  # left to its holder
+        assert not (tmp_path / f"{first.key()}.jsonl").exists()
+        with pytest.raises(RunLocked, match=f"process {sleeper.pid}"):  # without: refused
+            run_grid(configs(), tmp_path)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_serial_grid_reads_back_a_run_another_process_finished_meanwhile(tmp_path, monkeypatch):
+    import sibp_ref.run.grid as G
+
+    first, second, *_ = configs()
+    real = G.run_config
+
+    def and_meanwhile(cfg, **kw):  # while this process runs `first`, another ends `second`
+        if cfg == first:
+            run_grid([second], tmp_path)
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(G, "run_config", and_meanwhile)
+    out = run_grid(configs()[:2], tmp_path)
+    assert [h.status for _, h in out] == ["finished", "finished"]
+    text = (tmp_path / f"{second.key()}.jsonl").read_text()
+    assert text.count('"event": "start"') == 1  # read back, not run a second time
+
+
+def test_the_same_grid_in_two_processes_runs_each_run_once(tmp_path):
+    """Two shells, one command: every log has one start and one end, both exit cleanly."""
+    code = (
+        "import sys; from sibp_ref.run import RunConfig, run_grid\n"
+        "cfgs = [RunConfig(method=m, hidden=(16,), epochs=20, n_train=600, seed=s)\n"
+        "        for s in range(3) for m in ('sgd', 'sibp')]\n"
+        "run_grid(cfgs, sys.argv[1], skip_locked=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path)], env=env, stderr=subprocess.PIPE, text=True
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    found = sorted(tmp_path.glob("*.jsonl"))
+    assert len(found) == 6
+    for log in found:
+        text = log.read_text()
+        assert text.count('"event": "start"') == 1 and text.count('"event": "end"') == 1, log
+        assert read_log(log).status == "finished"
+    assert not list(tmp_path.glob("*.lock")) and not list(tmp_path.glob("*.ckpt.npz"))

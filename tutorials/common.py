@@ -86,6 +86,9 @@ def _positive_int(text: str) -> int:
 def run_grid(configs: list, out_dir: Path, args: argparse.Namespace, **kwargs: Any) -> list:
     """:func:`sibp_ref.run_grid` on ``args.workers`` processes (or ``args.scheduler``).
 
+    A run that another process is writing is skipped (``skip_locked``): the same command
+    started in two shells shares the grid, each finishing its own runs one by one.
+
     The parallel executors come with :mod:`sibp_ref.run.grid`; where this version of the
     package lacks it, the grid runs serially, as every run's log is the same either way.
     """
@@ -99,7 +102,7 @@ def run_grid(configs: list, out_dir: Path, args: argparse.Namespace, **kwargs: A
             ) from None
         return sibp_ref.run_grid(configs, out_dir, **kwargs)
     executor = make_executor(args.workers, args.scheduler)
-    return sibp_ref.run_grid(configs, out_dir, executor=executor, **kwargs)
+    return sibp_ref.run_grid(configs, out_dir, executor=executor, skip_locked=True, **kwargs)
 
 
 def dataset_or_synthetic(args: argparse.Namespace, name: str = "mnist") -> str:

@@ -8,6 +8,13 @@ its config and the checkpoint it is sent, runs the epoch, and sends back the rec
 new checkpoint (a task goes on to more epochs only while they are short next to loading
 the data: :data:`BUILD_RATIO`). Only this process writes logs and checkpoints, so the
 workers need no shared file system, and a lost worker costs only the epochs of its task.
+
+Several processes may run the same grid into one folder (two shells on one machine, or
+machines sharing a disk): with ``skip_locked``, a run another live process is writing (its
+lock, :mod:`sibp_ref.run.lock`) is skipped with a note and its result is None; a serial grid
+looks at each log again just before its run, so a run another process finished meanwhile is
+read back, not run again. Started side by side, the same command in N shells runs N runs at
+a time, each finishing its runs one by one.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from .checkpoint import Snapshot, unflatten
 from .config import RunConfig, build_job, run_config
 from .env import environment
 from .files import RunFiles
+from .lock import RunLocked
 from .loop import advance, end_fields, first_state, restore, snapshot
 from .progress import GridProgress
 from .records import History, LogError, RunNote, jsonable, move_aside, read_log
@@ -213,13 +221,22 @@ def _take(act: _Active, res: EpochResult) -> History | None:
     return _history(res)
 
 
-def _submit_all(todo, executor, keep, resume) -> dict:
+def _skip_locked(exc: RunLocked, skip: bool) -> None:
+    if not skip:
+        raise exc
+    warnings.warn(f"{exc}; skipped here", RunNote, stacklevel=3)
+
+
+def _submit_all(todo, executor, keep, resume, skip_locked) -> dict:
     running = {}
     for i, cfg, path in todo:
         files = RunFiles(path, keep_checkpoint=keep)
         try:
             files.open()
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, RunLocked) and skip_locked:
+                _skip_locked(exc, True)
+                continue
             for act in running.values():
                 act.files.close()
             raise
@@ -228,11 +245,12 @@ def _submit_all(todo, executor, keep, resume) -> dict:
     return running
 
 
-def _run_parallel(todo, executor, results, *, keep, resume, progress, on_skip) -> None:
+def _run_parallel(todo, executor, results, *, keep, resume, progress, on_skip,
+                  skip_locked) -> None:  # fmt: skip
     from ..methods import MethodUnavailable
 
     bar = GridProgress(progress, len(todo), sum(cfg.epochs for _, cfg, _ in todo))
-    running, epochs_done, ended = _submit_all(todo, executor, keep, resume), 0, 0
+    running, epochs_done, ended = _submit_all(todo, executor, keep, resume, skip_locked), 0, 0
     try:
         while running:
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
@@ -270,14 +288,18 @@ def run_grid(
     on_skip: Callable[[RunConfig, Exception], Any] | None = None,
     executor: cf.Executor | None = None,
     keep_checkpoints: bool = False,
+    skip_locked: bool = False,
 ) -> list[tuple[RunConfig, History | None]]:
     """Run every config, logging each to ``out_dir/<key>.jsonl``; results in input order.
 
     With ``resume``, a config whose log ends with a finished or diverged record is read
     back instead of run again, and one that was interrupted goes on from its checkpoint.
     A config whose method is unavailable is skipped (``on_skip`` is told, and its history
-    is None) rather than stopping the grid. ``executor``: run the epochs there (see the
-    module's docstring); None runs them here, one config after another.
+    is None) rather than stopping the grid. A config that another live process is writing
+    raises :class:`RunLocked`, or with ``skip_locked`` is skipped with a :class:`RunNote`
+    (its history is None), so that several processes can share one grid. ``executor``: run
+    the epochs there (see the module's docstring); None runs them here, one config after
+    another.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -293,21 +315,28 @@ def run_grid(
             todo.append((i, cfg, path))
     if executor is not None and todo:
         _run_parallel(todo, executor, results, keep=keep_checkpoints, resume=resume,
-                      progress=progress, on_skip=on_skip)  # fmt: skip
+                      progress=progress, on_skip=on_skip, skip_locked=skip_locked)  # fmt: skip
         return [r if r is not None else (configs[i], None) for i, r in enumerate(results)]
     _run_serial(todo, results, keep=keep_checkpoints, resume=resume, progress=progress,
-                on_skip=on_skip)  # fmt: skip
+                on_skip=on_skip, skip_locked=skip_locked)  # fmt: skip
     return results
 
 
-def _run_serial(todo, results, *, keep, resume, progress, on_skip) -> None:
+def _run_serial(todo, results, *, keep, resume, progress, on_skip, skip_locked) -> None:
     from ..methods import MethodUnavailable
 
     cache: dict = {}
     for i, cfg, path in todo:
+        h = _finished_log(path, resume)  # another process may have finished it meanwhile
+        if h is not None:
+            results[i] = (cfg, h)
+            continue
         try:
             h = run_config(cfg, log=path, progress=progress, cache=cache, resume=resume,
                            keep_checkpoint=keep)  # fmt: skip
+        except RunLocked as exc:
+            _skip_locked(exc, skip_locked)
+            h = None
         except MethodUnavailable as exc:
             if path.exists() and path.stat().st_size == 0:
                 path.unlink()
