@@ -78,6 +78,23 @@ def test_table2_replot_rebuilds_the_numbers_from_the_logs_alone(tmp_path, monkey
     assert all(o["test_acc_std"] is not None for o in cells if not o["failed"])
 
 
+def test_table2_says_whether_the_papers_cell_lies_within_two_sd_of_our_seeds(monkeypatch):
+    t2 = _load("05_table2", monkeypatch)
+    three = {"runs": 3, "failed": False, "test_acc": 0.980, "test_acc_std": 0.001}
+    inside = t2.paper_in_spread(three, (1.0, 0.9815))
+    assert inside["within"] is True and inside["z"] == pytest.approx(1.5)
+    outside = t2.paper_in_spread(three, (1.0, 0.9770))
+    assert outside["within"] is False and outside["z"] == pytest.approx(-3.0)
+    assert (
+        t2.paper_in_spread({**three, "test_acc_std": None, "runs": 1}, (1, 0.98))["within"] is None
+    )
+    failed = {**three, "failed": True}
+    assert t2.paper_in_spread(failed, None)["within"] is True  # both "/"
+    assert t2.paper_in_spread(failed, (1.0, 0.98))["within"] is False
+    assert t2.paper_in_spread(three, None)["within"] is False
+    assert t2.spread_text({"paper_in_spread": inside}) == "yes (z=+1.5)"
+
+
 def test_inner_iterations_seeds_are_read_back_not_rerun(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     t9 = _load("09_inner_iterations", monkeypatch)

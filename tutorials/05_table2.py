@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -266,7 +267,7 @@ def cell(hs: list) -> dict:
         return float(np.mean(v)) if v else None
 
     def sd(v):
-        return float(np.std(v)) if len(v) > 1 else None
+        return float(np.std(v, ddof=1)) if len(v) > 1 else None  # the sample sd
 
     return {
         "diverged": div,
@@ -284,6 +285,23 @@ def cell(hs: list) -> dict:
     }
 
 
+def paper_in_spread(o: dict, p: tuple | None) -> dict:
+    """Does the paper's cell lie within our seeds' spread? ``within``: its test accuracy is
+    within 2 sample sd of our mean (and a "/" of the paper meets a failed cell of ours);
+    None where we have fewer than 2 seeds. ``z``: (paper − our mean) / our sd."""
+    if o["runs"] == 0:
+        return {"within": None, "z": None, "why": "no run"}
+    if p is None or o["failed"]:
+        agree = p is None and o["failed"]
+        why = "both fail" if agree else ("ours fails" if o["failed"] else "the paper's fails")
+        return {"within": agree, "z": None, "why": why}
+    sd = o["test_acc_std"]
+    if sd is None:
+        return {"within": None, "z": None, "why": "one seed"}
+    z = (p[1] - o["test_acc"]) / sd if sd > 0 else math.copysign(math.inf, p[1] - o["test_acc"])
+    return {"within": bool(abs(z) <= 2), "z": float(z), "why": f"{o['runs']} seeds"}
+
+
 def eff_step(method: str, hyper: dict) -> float:
     return hyper["lr"] if method == "sgd" else 2 * hyper["lam"] * hyper["eta"]
 
@@ -297,6 +315,8 @@ def build_table(args, dataset: str, rows, by_key: dict) -> list[dict]:
             ours.append({"hyper": h, **cell([by_key[k] for k in keys if k in by_key])})
         cols = [c for c, _ in cells]
         paper = [PAPER[paper_label][(LRS if method == "sgd" else LAMS).index(c)] for c in cols]
+        for o, p in zip(ours, paper, strict=True):
+            o["paper_in_spread"] = paper_in_spread(o, p)
         table.append(
             {
                 "row": label,
@@ -326,6 +346,16 @@ def fmt_ours(o: dict) -> str:
     return fmt(o["train_acc"], o["test_acc"]) + sd
 
 
+def spread_text(o: dict) -> str:
+    """``yes (z=+1.2)`` / ``no (z=-3.4)``: the paper's test accuracy against our spread."""
+    v = o["paper_in_spread"]
+    if v["within"] is None:
+        return f"({v['why']})"
+    return ("yes" if v["within"] else "no") + (
+        f" (z={v['z']:+.1f})" if v["z"] is not None else f" ({v['why']})"
+    )
+
+
 def print_table(args, table: list[dict]) -> None:
     lines = []
     for t in table:
@@ -342,6 +372,7 @@ def print_table(args, table: list[dict]) -> None:
                 for p in t["paper"]
             )
         )
+        lines.append(f"{'  paper in':<14}" + "".join(f"{spread_text(o):>24}" for o in ours))
         if t["method"] != "sgd":
             lines.append(
                 f"{'  our η, λ':<14}"
@@ -353,7 +384,8 @@ def print_table(args, table: list[dict]) -> None:
         lines.append(f"{'  2λη (lr)':<14}" + "".join(f"{s:>24.4g}" for s in t["effective_step"]))
     print(
         f"\nTraining/test accuracy after {args.epochs} epoch(s), {args.n_train} training samples, "
-        f"mean (± sd of the test accuracy) over the seeds present (up to {args.seeds}); paper: "
+        f"mean (± sample sd of the test accuracy) over the seeds present (up to {args.seeds}); "
+        f"'paper in': the paper's test accuracy within 2 sd of our mean (z in our sd); paper: "
         f"50 epochs, 60 000 samples, 5 runs; '/' = failed: NaN, or training accuracy below "
         f"{CHANCE} (ours in brackets)" + "\n".join(lines)
     )
@@ -399,9 +431,7 @@ def seed_spread(ax, table: list[dict]) -> None:
                 continue
             v = np.asarray(o["test_acc_per_seed"])
             ax.plot(np.full(len(v), x), v, ".", color=color, ms=4, alpha=0.6)
-            ax.errorbar(
-                x, v.mean(), yerr=v.std() if len(v) > 1 else 0, fmt="_", color=color, capsize=2
-            )
+            ax.errorbar(x, v.mean(), yerr=o["test_acc_std"] or 0, fmt="_", color=color, capsize=2)
         ax.plot([], [], "o", color=color, label=t["row"])
     ax.plot([], [], "kx", label="paper")
     ax.set_ylabel("final test accuracy (each seed; mean ± sd)")

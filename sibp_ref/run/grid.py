@@ -221,10 +221,12 @@ def _take(act: _Active, res: EpochResult) -> History | None:
     return _history(res)
 
 
-def _skip_locked(exc: RunLocked, skip: bool) -> None:
+def _skip_locked(exc: RunLocked, skip: bool, depth: int) -> None:
+    """Raise ``exc``, or with ``skip`` note it at the caller of :func:`run_grid` (``depth``
+    frames up from here)."""
     if not skip:
         raise exc
-    warnings.warn(f"{exc}; skipped here", RunNote, stacklevel=3)
+    warnings.warn(f"{exc}; skipped here", RunNote, stacklevel=depth)
 
 
 def _submit_all(todo, executor, keep, resume, skip_locked) -> dict:
@@ -235,7 +237,7 @@ def _submit_all(todo, executor, keep, resume, skip_locked) -> dict:
             files.open()
         except Exception as exc:
             if isinstance(exc, RunLocked) and skip_locked:
-                _skip_locked(exc, True)
+                _skip_locked(exc, True, depth=5)
                 continue
             for act in running.values():
                 act.files.close()
@@ -335,7 +337,7 @@ def _run_serial(todo, results, *, keep, resume, progress, on_skip, skip_locked) 
             h = run_config(cfg, log=path, progress=progress, cache=cache, resume=resume,
                            keep_checkpoint=keep)  # fmt: skip
         except RunLocked as exc:
-            _skip_locked(exc, skip_locked)
+            _skip_locked(exc, skip_locked, depth=4)
             h = None
         except MethodUnavailable as exc:
             if path.exists() and path.stat().st_size == 0:
