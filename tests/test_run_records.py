@@ -131,3 +131,20 @@ def test_the_lock_is_released_when_the_run_ends(tmp_path):
     with RunLock(tmp_path / "x.lock") as lk:
         assert lk.held and (tmp_path / "x.lock").exists()
     assert not (tmp_path / "x.lock").exists()
+
+
+def test_a_callers_setting_that_the_loop_sets_too_must_agree_or_is_refused(tmp_path):
+    from sibp_ref import SIBP
+    from sibp_ref.run import train
+    from sibp_ref.data import make_synthetic
+    from sibp_ref.network import MLP
+
+    ds = make_synthetic(40, 20, d=6, num_classes=3, informative=3, seed=1, dtype="float64")
+    net = MLP([6, 8, 3])
+    params = net.init(seed=0, std=0.3, dtype="float64")
+    log = tmp_path / "r.jsonl"
+    with pytest.raises(ValueError, match=r"settings: method='sibp_more' would be overwritten"):
+        train(net, SIBP(), params, ds, epochs=1, log=log, settings={"method": "sibp_more"})
+    assert not log.exists()  # refused before anything is written
+    h = train(net, SIBP(), params, ds, epochs=1, log=log, settings={"method": "sibp", "v": 1})
+    assert read_log(log).settings["v"] == 1 and h.settings["method"] == "sibp"

@@ -458,6 +458,14 @@ def lenet_key(spec: dict, method_name: str, mu: float, seed: int) -> tuple[dict,
     return cfg, Path(spec["runs_dir"]) / f"{method_name}-{key}"
 
 
+def log_settings(cfg: dict) -> dict:
+    """``cfg`` for the log header: its ``method`` (the sweep's name, e.g.
+    ``sibp_iters_more``) and ``net`` (a name) become ``variant`` and ``net_name``, beside the
+    loop's own ``method`` (the method's name) and ``net`` (the network's repr)."""
+    out = {k: v for k, v in cfg.items() if k not in ("method", "net")}
+    return {**out, "variant": cfg["method"], "net_name": cfg["net"]}
+
+
 def lenet_run(spec: dict, method_name: str, mu: float, seed: int) -> dict:
     """One LeNet-5 run (resumed from its checkpoint when interrupted); its summary."""
     cfg, stem = lenet_key(spec, method_name, mu, seed)
@@ -471,8 +479,8 @@ def lenet_run(spec: dict, method_name: str, mu: float, seed: int) -> dict:
     params = net.init(seed=seed, std=spec["S"]["init_std"], xp=xp, dtype="float32")
     h = train(
         net, method, params, ds, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-        seed=seed, grad_norm=False, log=stem.with_suffix(".jsonl"), settings=cfg,
-        progress=False,
+        seed=seed, grad_norm=False, log=stem.with_suffix(".jsonl"), progress=False,
+        settings=log_settings(cfg),
     )  # fmt: skip
     out = {
         "settings": cfg,

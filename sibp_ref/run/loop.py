@@ -394,8 +394,7 @@ def prepare(net, method, params, data, *, epochs=10, batch_size=100, sampling="s
         steps = max(n // batch_size, 1)
     job = Job(net, method, X, Y, Xt, Yt, full_batch, sampling, batch_size, steps, epochs,
               eval_chunk, grad_norm, track_dw, _step_kw(method))  # fmt: skip
-    run_settings = {
-        **(settings or {}),
+    own = {
         "method": getattr(method, "name", type(method).__name__),
         "method_repr": repr(method),
         "net": repr(net),
@@ -410,7 +409,15 @@ def prepare(net, method, params, data, *, epochs=10, batch_size=100, sampling="s
         "dtype": str(params[0][0].dtype).rpartition(".")[2],  # "float32", on every backend
         "device": str(B.device_of(X)),
     }
-    return job, run_settings
+    clash = sorted(k for k, v in (settings or {}).items() if k in own and v != own[k])
+    if clash:  # the log would silently say the loop's value instead of the caller's
+        raise ValueError(
+            "settings: " + ", ".join(f"{k}={settings[k]!r}" for k in clash) + " would be "
+            "overwritten by the run's own "
+            + ", ".join(f"{k}={own[k]!r}" for k in clash)
+            + "; name the caller's entries otherwise (e.g. 'variant')"
+        )
+    return job, {**(settings or {}), **own}
 
 
 def _start_or_resume(job, params, seed, run_settings, files, resume) -> tuple[RunState, bool]:
@@ -480,7 +487,8 @@ def train(
         ``"step"`` reads one value back from the device per step.
     log : path of a JSON-lines log, appended to as the run goes (header, epochs, end); beside
         it a checkpoint after every epoch and a lock while the run is written.
-    settings : recorded in the log header beside the loop's own settings.
+    settings : recorded in the log header beside the loop's own settings; an entry that
+        the loop sets too (``method``, ``seed``, ...) must agree with it (ValueError).
     progress : a progress bar on stderr (default: only when stderr is a terminal).
     resume : go on from the checkpoint beside ``log`` when it is of the same settings; the
         records and parameters are those of the run never interrupted.
