@@ -135,9 +135,9 @@ def test_the_lock_is_released_when_the_run_ends(tmp_path):
 
 def test_a_callers_setting_that_the_loop_sets_too_must_agree_or_is_refused(tmp_path):
     from sibp_ref import SIBP
-    from sibp_ref.run import train
     from sibp_ref.data import make_synthetic
     from sibp_ref.network import MLP
+    from sibp_ref.run import train
 
     ds = make_synthetic(40, 20, d=6, num_classes=3, informative=3, seed=1, dtype="float64")
     net = MLP([6, 8, 3])
