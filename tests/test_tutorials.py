@@ -95,6 +95,28 @@ def test_table2_says_whether_the_papers_cell_lies_within_two_sd_of_our_seeds(mon
     assert t2.spread_text({"paper_in_spread": inside}) == "yes (z=+1.5)"
 
 
+def test_deep_network_replot_redraws_from_the_ended_logs_and_runs_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    t6 = _load("06_deep_network", monkeypatch)
+    runs = tmp_path / "runs6"
+    out = ["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "none")]
+    out += ["--runs", str(runs), "--epochs", "1"]
+    first = json.loads(t6.main(out)["results"].read_text())
+
+    def no_runs(*a, **k):
+        raise AssertionError("--replot ran the grid")
+
+    monkeypatch.setattr(t6.common, "run_grid", no_runs)
+    again = json.loads(t6.main([*out, "--replot"])["results"].read_text())
+    assert again["runs"] == first["runs"]
+    assert again["verdict"] == first["verdict"]
+    sibp = sorted(runs.glob("sibp-*.jsonl"))
+    sibp[0].unlink()  # a run that has not ended is left out, and the verdict says so
+    partial = json.loads(t6.main([*out, "--replot"])["results"].read_text())
+    assert len(partial["runs"]) == len(first["runs"]) - 1
+    assert partial["verdict"]["C7_confirmed"] is None
+
+
 def test_inner_iterations_seeds_are_read_back_not_rerun(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     t9 = _load("09_inner_iterations", monkeypatch)

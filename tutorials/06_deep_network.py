@@ -24,7 +24,8 @@ Settings
   20 epochs, the paper's three inits, BCD on the first 10 000 samples (full batch).
   Outputs are named ``06_deep_network_paper`` and the logs are committed in
   ``tutorials/results/06_deep_network_paper_runs/`` (``--runs DIR`` elsewhere): the same
-  command again reads the finished runs back and resumes the others from their checkpoints.
+  command again reads the finished runs back and resumes the others from their checkpoints;
+  ``--replot`` draws the figure and numbers from the ended logs alone, running nothing.
   An intermediate run of about 4 minutes on an H100 (our estimate, not measured):
   ``--paper --epochs 3 --sgd-lrs 0.1 --backend cupy``.
 - default (this 2-core CPU, ~8 minutes): the cost of the paper's net is ~0.2 s per SGD step
@@ -59,7 +60,7 @@ from pathlib import Path
 import common
 import numpy as np
 
-from sibp_ref import RunConfig
+from sibp_ref import RunConfig, read_log
 from sibp_ref.run.report import COLORS
 
 NAME = "06_deep_network"
@@ -92,6 +93,7 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--suffix", default="", help="appended to the output names, e.g. _long")
     p.add_argument("--runs", default=None, help="folder of the run logs")
+    p.add_argument("--replot", action="store_true", help="figure and numbers from the logs")
     extra, _ = p.parse_known_args(argv)
     if extra.paper:
         s = dict(width=600, depth=10, n_train=60000, epochs=20, bcd_n=10000)
@@ -112,6 +114,7 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     s["inits"] = [round(v * scale, 6) for v in extra.inits]
     s["seed"] = extra.seed
     s["runs"] = extra.runs
+    s["replot"] = extra.replot
     s["name"] = NAME + ("_paper" if extra.paper and not extra.suffix else extra.suffix)
     s["batch_size"] = 100
     s["dataset"] = common.dataset_or_synthetic(args, "mnist")
@@ -193,6 +196,10 @@ def verdict(rows, s) -> dict:
         by_paper = dict(zip(s["paper_inits"], trains.values(), strict=True))
         per = [by_paper[p] for p in PAPER_STDS]
         sgd = f"sgd lr={lr0:g}"
+        if not all("sibp" in t and sgd in t for t in per):  # --replot of an unfinished grid
+            out["C7_confirmed"] = None
+            out["C7_incomplete"] = "SIBP or SGD has not ended at every init"
+            return out
         out["C7_sibp_trains_at_all_three"] = all(t["sibp"] for t in per)
         out["C7_sgd_fails_at_first_two"] = not per[0][sgd] and not per[1][sgd]
         out["C7_sgd_trains_at_third"] = per[2][sgd]
@@ -299,12 +306,34 @@ def runs_dir(args, s) -> Path:
     return (Path(args.out) if args.out else common.ROOT) / "runs" / s["name"]
 
 
-def main(argv: list[str] | None = None) -> None:
+def read_back(cfgs: list[RunConfig], runs: Path) -> list:
+    """The configs whose log in ``runs`` says the run ended, with their histories; a note
+    names the others (nothing runs)."""
+    out, missing = [], []
+    for cfg in cfgs:
+        log = runs / f"{cfg.key()}.jsonl"
+        h = read_log(log) if log.is_file() else None
+        if h is not None and h.done:
+            out.append((cfg, h))
+        else:
+            missing.append(f"{cfg.method} N(0, {cfg.init_std:g})")
+    print(f"replot: {len(out)} of {len(cfgs)} runs have ended in {runs}")
+    if missing:
+        print("replot: not ended (left out):", ", ".join(missing))
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
     args, s = settings(argv)
     print("settings:", s)
     runs = runs_dir(args, s)
     t0 = time.perf_counter()
-    results = common.run_grid(configs(args, s), runs, args)
+    if s["replot"]:
+        results = read_back(configs(args, s), runs)
+        if not results:
+            raise SystemExit(f"--replot: no ended run of these settings in {runs}")
+    else:
+        results = common.run_grid(configs(args, s), runs, args)
     results = [(c, h) for c, h in results if h is not None]
     rows = summarise(results)
     v = verdict(rows, s)
@@ -318,12 +347,13 @@ def main(argv: list[str] | None = None) -> None:
         )
     print("verdict:", v)
     path = plot(results, s, args)
-    common.save_results(
+    saved = common.save_results(
         args,
         s["name"],
         {"settings": s, "verdict": v, "runs": rows, "wall_s": time.perf_counter() - t0},
     )
     print("figure:", path)
+    return {"figure": path, "results": saved, "verdict": v}
 
 
 if __name__ == "__main__":
