@@ -217,10 +217,15 @@ def check_authors_solver() -> None:
 
 
 def run(args, dataset: str, rows) -> tuple[dict, float]:
-    """Run (or read back) every cell and seed; returns run key → History, and the wall time."""
+    """Run (or read back) every cell and seed; returns run key → History, and the wall time.
+
+    Seed-major: every cell of seed 0, then of seed 1, ... so that a grid cut short leaves
+    whole seeds. The same command in several shells shares the grid (each skips the runs
+    another is writing).
+    """
     seeds = range(args.seeds)
     configs = [
-        config(args, dataset, m, h, s) for _, m, cells, _ in rows for _, h in cells for s in seeds
+        config(args, dataset, m, h, s) for s in seeds for _, m, cells, _ in rows for _, h in cells
     ]
     t0 = time.perf_counter()
     results = common.run_grid(configs, runs_dir(args), args, progress=False)
