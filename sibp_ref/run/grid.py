@@ -221,11 +221,9 @@ def _take(act: _Active, res: EpochResult) -> History | None:
     return _history(res)
 
 
-def _skip_locked(exc: RunLocked, skip: bool, depth: int) -> None:
-    """Raise ``exc``, or with ``skip`` note it at the caller of :func:`run_grid` (``depth``
-    frames up from here)."""
-    if not skip:
-        raise exc
+def _note_skipped(exc: RunLocked, depth: int) -> None:
+    """Note a run left to the process that holds it, at the caller of :func:`run_grid`
+    (``depth`` frames up from here)."""
     warnings.warn(f"{exc}; skipped here", RunNote, stacklevel=depth)
 
 
@@ -236,8 +234,8 @@ def _submit_all(todo, executor, keep, resume, skip_locked) -> dict:
         try:
             files.open()
         except Exception as exc:
-            if isinstance(exc, RunLocked) and skip_locked:
-                _skip_locked(exc, True, depth=5)
+            if skip_locked and isinstance(exc, RunLocked):
+                _note_skipped(exc, depth=5)
                 continue
             for act in running.values():
                 act.files.close()
@@ -337,7 +335,9 @@ def _run_serial(todo, results, *, keep, resume, progress, on_skip, skip_locked) 
             h = run_config(cfg, log=path, progress=progress, cache=cache, resume=resume,
                            keep_checkpoint=keep)  # fmt: skip
         except RunLocked as exc:
-            _skip_locked(exc, skip_locked, depth=4)
+            if not skip_locked:
+                raise
+            _note_skipped(exc, depth=4)
             h = None
         except MethodUnavailable as exc:
             if path.exists() and path.stat().st_size == 0:
