@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +94,56 @@ def test_table2_says_whether_the_papers_cell_lies_within_two_sd_of_our_seeds(mon
     assert t2.paper_in_spread(failed, (1.0, 0.98))["within"] is False
     assert t2.paper_in_spread(three, None)["within"] is False
     assert t2.spread_text({"paper_in_spread": inside}) == "yes (z=+1.5)"
+
+
+def test_table2_pairs_the_authors_solver_with_ours_seed_by_seed_not_by_position(monkeypatch):
+    t2 = _load("05_table2", monkeypatch)
+
+    def row(label, paper_row, by_seed):
+        return {
+            "row": label,
+            "paper_row": paper_row,
+            "method": "sibp",
+            "columns": [1.0],
+            "ours": [{"by_seed": by_seed}],
+        }
+
+    ours = row("SIBP η=1", "SIBP η=1", [[0, 1.0, 0.980], [1, 1.0, 0.970], [2, 1.0, 0.975]])
+    # the authors' runs ended in another order, and seed 2 has not ended yet
+    theirs = row("SIBP η=1 authors' NCG", "SIBP η=1", [[1, 1.0, 0.974], [0, 1.0, 0.979]])
+    (pair,) = t2.solver_pairs([ours, theirs])
+    assert pair["seeds"] == 2 and pair["compared_with"] == "SIBP η=1"
+    assert pair["test_diff_mean"] == pytest.approx((0.004 - 0.001) / 2)
+    assert pair["test_diff_std"] == pytest.approx(np.std([-0.001, 0.004], ddof=1))
+    assert pair["authors_ahead"] == 1
+
+
+def test_table2_writes_every_cells_numbers_between_the_markers_of_its_notes(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    t2 = _load("05_table2", monkeypatch)
+    out = ["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "none")]
+    ran = t2.main([*out, "--seeds", "2", "--authors-solver"])
+    alone = ran["numbers"]  # no notes file in the figure folder: the block is written alone
+    assert alone == tmp_path / "figures" / "05_table2_cells.md"
+    table = json.loads(ran["results"].read_text())["table"]
+    text = alone.read_text()
+    for t in table:
+        for col, o in zip(t["columns"], t["ours"], strict=True):
+            line = next(x for x in text.splitlines() if x.startswith(f"| {t['row']} | {col:g} |"))
+            assert f"| {o['runs']} |" in line
+            if not o["failed"]:
+                assert f"{o['test_acc']:.4f} ± {o['test_acc_std']:.4f}" in line
+    pairs = json.loads(ran["results"].read_text())["authors_minus_ours"]
+    assert pairs and all(q["seeds"] == 2 for q in pairs)
+    notes = tmp_path / "figures" / "05_table2.md"
+    notes.write_text(
+        "before\n<!-- 05_table2 cells -->\nstale\n<!-- end 05_table2 cells -->\nafter\n"
+    )
+    again = t2.main([*out, "--replot", "--authors-solver"])
+    assert again["numbers"] == notes
+    assert notes.read_text() == (
+        "before\n<!-- 05_table2 cells -->\n" + text + "<!-- end 05_table2 cells -->\nafter\n"
+    )
 
 
 def test_deep_network_replot_redraws_from_the_ended_logs_and_runs_nothing(tmp_path, monkeypatch):

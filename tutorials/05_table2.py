@@ -24,9 +24,12 @@ Settings
 - ``--replot`` (with the settings of the logs to read, e.g. ``--paper --replot``): rebuild
   the figure and the numbers from the logs alone, running nothing; a cell shows the seeds
   whose runs have ended (give ``--backend`` as the runs had it: it is part of a run's key,
-  and needs no GPU to replot).
+  and needs no GPU to replot). Every call also writes each cell's mean ± sd beside the
+  paper's as Markdown: between the markers ``<!-- 05_table2_paper cells -->`` ... of
+  ``figures/05_table2.md`` (for ``--paper``), else as ``<name>_cells.md`` beside the figure.
 - ``--authors-solver``: two extra rows, SIBP η = 1 and η = 10 with the authors' inner
-  solver (``solver="ncg_authors"``, ``docs/conventions.md §5``).
+  solver (``solver="ncg_authors"``, ``docs/conventions.md §5``), and their difference from
+  our NCG cell by cell, paired by seed (a seed draws the same init and batches in both).
 - ``--workers N`` / ``--scheduler ADDRESS``: runs of the grid at once, or on a Dask cluster.
 - ``--n-train``, ``--epochs``, ``--seeds`` set each alone, e.g. for an 8-minute GPU run
   ``--epochs 5 --seeds 1 --n-train 60000 --backend cupy``.
@@ -285,6 +288,12 @@ def cell(hs: list) -> dict:
         "test_acc": mean(te),
         "test_acc_std": sd(te),
         "test_acc_per_seed": te,
+        # [seed, training, test accuracy] of each run that did not diverge: what pairs a cell
+        # with another one seed by seed (the same seed draws the same init and batches)
+        "by_seed": [
+            [h.settings.get("config", {}).get("seed"), h.final["train_acc"], h.final["test_acc"]]
+            for h in ok
+        ],
         "train_loss": mean([h.final["train_loss"] for h in ok]),
         "time_s": mean([h.final["time"] for h in hs]),
     }
@@ -325,6 +334,7 @@ def build_table(args, dataset: str, rows, by_key: dict) -> list[dict]:
         table.append(
             {
                 "row": label,
+                "paper_row": paper_label,
                 "method": method,
                 "columns": cols,
                 "column_name": "lr" if method == "sgd" else "λ",
@@ -394,6 +404,123 @@ def print_table(args, table: list[dict]) -> None:
         f"50 epochs, 60 000 samples, 5 runs; '/' = failed: NaN, or training accuracy below "
         f"{CHANCE} (ours in brackets)" + "\n".join(lines)
     )
+
+
+# %% the authors' inner solver against ours, seed by seed
+def solver_pairs(table: list[dict]) -> list[dict]:
+    """Per cell of an ``--authors-solver`` row: its final test accuracy minus that of the
+    same cell with our NCG, seed by seed (a seed draws the same init and the same batches in
+    both, so the difference is paired). Mean and sample sd of the differences, and in how
+    many seeds the authors' solver is ahead."""
+    rows = {t["row"]: t for t in table}
+    pairs = []
+    for t in table:
+        base = rows.get(t["paper_row"])
+        if base is None or base is t or t["method"] != "sibp":
+            continue
+        for col, a, b in zip(t["columns"], t["ours"], base["ours"], strict=True):
+            ours = {s: te for s, _, te in b["by_seed"]}
+            d = [te - ours[s] for s, _, te in a["by_seed"] if s in ours]
+            pairs.append(
+                {
+                    "row": t["row"],
+                    "compared_with": base["row"],
+                    "column": col,
+                    "seeds": len(d),
+                    "test_diff_mean": float(np.mean(d)) if d else None,
+                    "test_diff_std": float(np.std(d, ddof=1)) if len(d) > 1 else None,
+                    "authors_ahead": int(sum(x > 0 for x in d)),
+                }
+            )
+    return pairs
+
+
+# %% the numbers as Markdown, for figures/05_table2.md (between its markers) or beside the figure
+def pm(mean: float | None, sd: float | None) -> str:
+    if mean is None:
+        return "–"
+    return f"{mean:.4f}" + ("" if sd is None else f" ± {sd:.4f}")
+
+
+def cells_markdown(args, table: list[dict], pairs: list[dict]) -> str:
+    """Every cell's mean ± sample sd over its seeds beside the paper's, and the paired
+    solver differences: the text the ledger's C6 numbers are read from."""
+    cmd = "python tutorials/05_table2.py " + " ".join(
+        a
+        for a, on in (
+            ("--paper", args.paper),
+            ("--replot", True),
+            ("--authors-solver", args.authors_solver),
+            ("--reading paper", args.reading == "paper"),
+        )
+        if on
+    )
+    lines = [
+        f"Written by `{cmd}` from the run logs alone ({args.n_train} samples, {args.epochs} "
+        f"epochs, up to {args.seeds} seeds; final accuracies, mean ± sample sd over the seeds "
+        f"whose runs have ended). *paper in*: the paper's test accuracy lies within 2 sd "
+        f"of our mean (z = (paper − ours) / our sd); `/`: the run fails (NaN, or training "
+        f"accuracy below {CHANCE}).",
+        "",
+        "| row | λ (Table 2) or lr | seeds | train (ours) | test (ours) "
+        "| paper train / test | paper in |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for t in table:
+        for col, o, p in zip(t["columns"], t["ours"], t["paper"], strict=True):
+            if o["runs"] == 0:
+                ours = ["–", "(no run)"]
+            elif o["failed"]:
+                ours = ["/ (" + pm(o["train_acc"], o["train_acc_std"]) + ")", "/"]
+            else:
+                ours = [
+                    pm(o["train_acc"], o["train_acc_std"]),
+                    pm(o["test_acc"], o["test_acc_std"]),
+                ]
+            paper = "/" if p is None else f"{p['train_acc']:.4f} / {p['test_acc']:.4f}"
+            lines.append(
+                f"| {t['row']} | {col:g} | {o['runs']} | {ours[0]} | {ours[1]} | {paper} "
+                f"| {spread_text(o)} |"
+            )
+    if pairs:
+        lines += [
+            "",
+            "The authors' inner solver against ours, paired by seed (same init, same batches): "
+            "final test accuracy with `ncg_authors` minus with our NCG.",
+            "",
+            "| row | λ (Table 2) | seeds | difference, mean ± sd | authors' ahead in |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for q in pairs:
+            diff = (
+                "–"
+                if q["test_diff_mean"] is None
+                else f"{q['test_diff_mean']:+.4f}"
+                + ("" if q["test_diff_std"] is None else f" ± {q['test_diff_std']:.4f}")
+            )
+            lines.append(
+                f"| {q['row']} | {q['column']:g} | {q['seeds']} | {diff} "
+                f"| {q['authors_ahead']} of {q['seeds']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_cells(args, text: str) -> Path:
+    """Put the Markdown between the markers ``<!-- <name> cells -->`` and ``<!-- end <name>
+    cells -->`` of ``figures/05_table2.md`` when that file (in the figure folder) has them;
+    else write it as ``<name>_cells.md`` beside the figure."""
+    name = out_name(args)
+    notes = common.figure_dir(args) / f"{NAME}.md"
+    begin, end = f"<!-- {name} cells -->", f"<!-- end {name} cells -->"
+    old = notes.read_text(encoding="utf-8") if notes.is_file() else ""
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        notes.write_text(f"{head}{begin}\n{text}{end}{tail}", encoding="utf-8")
+        return notes
+    path = common.figure_dir(args) / f"{name}_cells.md"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 # %% the figure: test accuracy as heat maps, ours and the paper's, and the seeds' spread
@@ -509,6 +636,9 @@ def main(argv: list[str] | None = None) -> dict:
     print_table(args, table)
     png = plot(args, dataset, table)
     print(f"figure: {png}")
+    pairs = solver_pairs(table)
+    notes = write_cells(args, cells_markdown(args, table, pairs))
+    print(f"numbers (Markdown): {notes}")
     settings = {
         "dataset": dataset,
         "n_train": args.n_train,
@@ -530,11 +660,12 @@ def main(argv: list[str] | None = None) -> dict:
             "wall_s_this_call": wall,  # ~0 when every run was read back from its log
             "step_time_s_sum": float(sum(h.final.get("time", 0.0) for h in by_key.values())),
             "table": table,
+            "authors_minus_ours": pairs,
         },
     )
     print(f"results: {out}")
     print(json.dumps({"wall_s": round(wall, 1)}))
-    return {"table": table, "figure": png, "results": out}
+    return {"table": table, "figure": png, "results": out, "numbers": notes}
 
 
 if __name__ == "__main__":
