@@ -118,6 +118,19 @@ def test_table2_pairs_the_authors_solver_with_ours_seed_by_seed_not_by_position(
     assert pair["authors_ahead"] == 1
 
 
+def test_table2_finds_the_first_epoch_at_which_our_run_reaches_the_papers_test_accuracy(
+    monkeypatch,
+):
+    from sibp_ref import History
+
+    t2 = _load("05_table2", monkeypatch)
+    accs = [0.1, 0.5, 0.97, 0.96, 0.99]
+    h = History({"config": {"seed": 3}}, [{"epoch": e, "test_acc": a} for e, a in enumerate(accs)])
+    assert t2.epoch_at([h], (1.0, 0.97)) == [[3, 2]]  # reached (>=) at epoch 2, not 4
+    assert t2.epoch_at([h], (1.0, 0.995)) == [[3, None]]  # never
+    assert t2.epoch_at([h], None) == []  # the paper's cell failed: nothing to reach
+
+
 def test_table2_writes_every_cells_numbers_between_the_markers_of_its_notes(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     t2 = _load("05_table2", monkeypatch)
