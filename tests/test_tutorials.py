@@ -81,19 +81,35 @@ def test_table2_replot_rebuilds_the_numbers_from_the_logs_alone(tmp_path, monkey
 
 def test_table2_says_whether_the_papers_cell_lies_within_two_sd_of_our_seeds(monkeypatch):
     t2 = _load("05_table2", monkeypatch)
-    three = {"runs": 3, "failed": False, "test_acc": 0.980, "test_acc_std": 0.001}
-    inside = t2.paper_in_spread(three, (1.0, 0.9815))
+    row = (0.001, 6)  # the row's pooled sd and its degrees of freedom
+    three = {"runs": 3, "failed": False, "test_acc": 0.980, "test_acc_std": 0.0}
+    inside = t2.paper_in_spread(three, (1.0, 0.9815), row)  # the row's sd, not the cell's 0
     assert inside["within"] is True and inside["z"] == pytest.approx(1.5)
-    outside = t2.paper_in_spread(three, (1.0, 0.9770))
+    assert inside["df"] == 6
+    outside = t2.paper_in_spread(three, (1.0, 0.9770), row)
     assert outside["within"] is False and outside["z"] == pytest.approx(-3.0)
-    assert (
-        t2.paper_in_spread({**three, "test_acc_std": None, "runs": 1}, (1, 0.98))["within"] is None
-    )
+    one = {**three, "test_acc_std": None, "runs": 1}
+    assert t2.paper_in_spread(one, (1, 0.98), row)["within"] is None
     failed = {**three, "failed": True}
-    assert t2.paper_in_spread(failed, None)["within"] is True  # both "/"
-    assert t2.paper_in_spread(failed, (1.0, 0.98))["within"] is False
-    assert t2.paper_in_spread(three, None)["within"] is False
+    assert t2.paper_in_spread(failed, None, row)["within"] is True  # both "/"
+    assert t2.paper_in_spread(failed, (1.0, 0.98), row)["within"] is False
+    assert t2.paper_in_spread(three, None, row)["within"] is False
     assert t2.spread_text({"paper_in_spread": inside}) == "yes (z=+1.5)"
+
+
+def test_table2_pools_the_seeds_sd_over_a_rows_trained_cells(monkeypatch):
+    t2 = _load("05_table2", monkeypatch)
+
+    def c(accs, failed=False):
+        sd = float(np.std(accs, ddof=1)) if len(accs) > 1 else None
+        return {"runs": len(accs), "failed": failed, "test_acc_std": sd,
+                "test_acc_per_seed": accs}  # fmt: skip
+
+    a, b = [0.97, 0.98, 0.99], [0.95, 0.95]  # variances 1e-4 (df 2) and 0 (df 1)
+    cells = [c(a), c(b), c([0.5]), c([0.1, 0.3], failed=True)]  # one seed, failed: left out
+    sd, df = t2.pooled_sd(cells)
+    assert df == 3 and sd == pytest.approx(np.sqrt(2 * 1e-4 / 3))
+    assert t2.pooled_sd([c([0.5])]) == (None, 0)
 
 
 def test_table2_pairs_the_authors_solver_with_ours_seed_by_seed_not_by_position(monkeypatch):

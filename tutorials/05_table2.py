@@ -299,21 +299,45 @@ def cell(hs: list) -> dict:
     }
 
 
-def paper_in_spread(o: dict, p: tuple | None) -> dict:
+def pooled_sd(ours: list[dict]) -> tuple[float | None, int]:
+    """The sample sd of the final test accuracy pooled over a row's cells that trained with
+    2 or more seeds, and its degrees of freedom ``Σ (n_i − 1)``.
+
+    With 2–5 seeds one cell's own sd is too unsure to judge by (two seeds with equal test
+    accuracy give sd 0, hence z = ∞), while the cells of one row (one method, the five λ or
+    lr) spread alike over seeds; pooling them gives 5–20 degrees of freedom instead of 1–4.
+    """
+    ss = df = 0.0
+    for o in ours:
+        if o["runs"] >= 2 and not o["failed"] and o["test_acc_std"] is not None:
+            n = len(o["test_acc_per_seed"])
+            ss += (n - 1) * o["test_acc_std"] ** 2
+            df += n - 1
+    return (math.sqrt(ss / df) if df else None), int(df)
+
+
+def paper_in_spread(o: dict, p: tuple | None, spread: tuple[float | None, int]) -> dict:
     """Does the paper's cell lie within our seeds' spread? ``within``: its test accuracy is
-    within 2 sample sd of our mean (and a "/" of the paper meets a failed cell of ours);
-    None where we have fewer than 2 seeds. ``z``: (paper − our mean) / our sd."""
+    within 2 sd of our mean, the sd being the row's pooled one (``spread``, from
+    :func:`pooled_sd`), and a "/" of the paper meets a failed cell of ours; None where the
+    cell has fewer than 2 seeds. ``z``: (paper − our mean) / sd."""
     if o["runs"] == 0:
         return {"within": None, "z": None, "why": "no run"}
     if p is None or o["failed"]:
         agree = p is None and o["failed"]
         why = "both fail" if agree else ("ours fails" if o["failed"] else "the paper's fails")
         return {"within": agree, "z": None, "why": why}
-    sd = o["test_acc_std"]
-    if sd is None:
+    sd, df = spread
+    if o["runs"] < 2 or sd is None:
         return {"within": None, "z": None, "why": "one seed"}
     z = (p[1] - o["test_acc"]) / sd if sd > 0 else math.copysign(math.inf, p[1] - o["test_acc"])
-    return {"within": bool(abs(z) <= 2), "z": float(z), "why": f"{o['runs']} seeds"}
+    return {
+        "within": bool(abs(z) <= 2),
+        "z": float(z),
+        "sd": sd,
+        "df": df,
+        "why": f"{o['runs']} seeds, row sd {sd:.4f} (df {df})",
+    }
 
 
 def epoch_at(hs: list, p: tuple | None) -> list:
@@ -345,8 +369,9 @@ def build_table(args, dataset: str, rows, by_key: dict) -> list[dict]:
             ours.append({"hyper": h, **cell(runs[-1])})
         cols = [c for c, _ in cells]
         paper = [PAPER[paper_label][(LRS if method == "sgd" else LAMS).index(c)] for c in cols]
+        spread = pooled_sd(ours)
         for o, p, hs in zip(ours, paper, runs, strict=True):
-            o["paper_in_spread"] = paper_in_spread(o, p)
+            o["paper_in_spread"] = paper_in_spread(o, p, spread)
             o["epoch_at_paper_test"] = epoch_at(hs, p)
         table.append(
             {
@@ -417,7 +442,8 @@ def print_table(args, table: list[dict]) -> None:
     print(
         f"\nTraining/test accuracy after {args.epochs} epoch(s), {args.n_train} training samples, "
         f"mean (± sample sd of the test accuracy) over the seeds present (up to {args.seeds}); "
-        f"'paper in': the paper's test accuracy within 2 sd of our mean (z in our sd); paper: "
+        f"'paper in': the paper's test accuracy within 2 sd of our mean (z in the sd pooled "
+        f"over the row's cells); paper: "
         f"50 epochs, 60 000 samples, 5 runs; '/' = failed: NaN, or training accuracy below "
         f"{CHANCE} (ours in brackets)" + "\n".join(lines)
     )
@@ -476,7 +502,9 @@ def cells_markdown(args, table: list[dict], pairs: list[dict]) -> str:
         f"Written by `{cmd}` from the run logs alone ({args.n_train} samples, {args.epochs} "
         f"epochs, up to {args.seeds} seeds; final accuracies, mean ± sample sd over the seeds "
         f"whose runs have ended). *paper in*: the paper's test accuracy lies within 2 sd "
-        f"of our mean (z = (paper − ours) / our sd); `/`: the run fails (NaN, or training "
+        f"of our mean, z = (paper − ours) / sd, with the sd of the seeds pooled over the row's "
+        f"cells (one cell's sd is too unsure with a few seeds; the row sds are below the "
+        f"table); `/`: the run fails (NaN, or training "
         f"accuracy below {CHANCE}); *our epoch at the paper's test*: per seed, the first "
         f"epoch after which our test accuracy reaches the paper's final (50-epoch) one.",
         "",
@@ -501,6 +529,16 @@ def cells_markdown(args, table: list[dict], pairs: list[dict]) -> str:
                 f"| {t['row']} | {col:g} | {o['runs']} | {ours[0]} | {ours[1]} | {paper} "
                 f"| {spread_text(o)} | {at or '–'} |"
             )
+    sds = []
+    for t in table:
+        v = next((o["paper_in_spread"] for o in t["ours"] if "sd" in o["paper_in_spread"]), None)
+        if v is not None:
+            sds.append(f"{t['row']} {v['sd']:.4f} (df {v['df']})")
+    if sds:
+        lines += [
+            "",
+            "Sample sd of the test accuracy pooled over each row's cells: " + "; ".join(sds) + ".",
+        ]
     if pairs:
         lines += [
             "",
