@@ -145,7 +145,9 @@ class Adam:
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
 
     def init(self, params):
-        zeros = [None if p is None else p * 0 for p in params]
+        # zeros_like, not p * 0: an inf in p would make NaN moments (and a warning) before
+        # the step's input check names the bad parameter
+        zeros = [None if p is None else namespace(p).zeros_like(p) for p in params]
         return AdamState(t=0, m=zeros, v=list(zeros))
 
     def update(self, params, grads, state, *, consume_grads: bool = False, lr=None):
