@@ -115,8 +115,10 @@ def test_a_checkpoint_loads_without_pickle(tmp_path):
     assert meta["epoch"] == 1 and meta["state"]["t"] == "nt"
 
 
+# 60 epochs of ~0.07 s: the signal goes at epoch 2, and with 15 epochs a loaded machine let
+# the run finish its last 13 (~1 s) before the signal reached it (exit 0, not 130)
 def cli(out, *extra):
-    return [sys.executable, "-m", "sibp_ref", "train", "sibp", "--epochs", "15", "--n-train",
+    return [sys.executable, "-m", "sibp_ref", "train", "sibp", "--epochs", "60", "--n-train",
             "2000", "--hidden", "32", "-q", "--seed", "2", "--out", str(out), *extra]  # fmt: skip
 
 
@@ -131,9 +133,10 @@ def test_sigint_to_the_cli_then_the_same_command_goes_on_to_the_same_result(tmp_
         ckpts = list((tmp_path / "b").glob("*.ckpt.npz"))
         if ckpts and load_checkpoint(ckpts[0]).meta["epoch"] >= 2:
             break
-        time.sleep(0.05)
+        time.sleep(0.01)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
+    assert p.returncode != 0, "the run finished before the signal reached it: lengthen it"
     assert p.returncode == 130 and "Traceback" not in err, err
     (log_b,) = (tmp_path / "b").glob("*.jsonl")
     assert read_log(log_b).status == "running"
