@@ -377,6 +377,7 @@ def build_table(args, dataset: str, rows, by_key: dict) -> list[dict]:
             {
                 "row": label,
                 "paper_row": paper_label,
+                "pooled_sd": {"sd": spread[0], "df": spread[1]},
                 "method": method,
                 "columns": cols,
                 "column_name": "lr" if method == "sgd" else "λ",
@@ -529,11 +530,11 @@ def cells_markdown(args, table: list[dict], pairs: list[dict]) -> str:
                 f"| {t['row']} | {col:g} | {o['runs']} | {ours[0]} | {ours[1]} | {paper} "
                 f"| {spread_text(o)} | {at or '–'} |"
             )
-    sds = []
-    for t in table:
-        v = next((o["paper_in_spread"] for o in t["ours"] if "sd" in o["paper_in_spread"]), None)
-        if v is not None:
-            sds.append(f"{t['row']} {v['sd']:.4f} (df {v['df']})")
+    sds = [
+        f"{t['row']} {t['pooled_sd']['sd']:.4f} (df {t['pooled_sd']['df']})"
+        for t in table
+        if t["pooled_sd"]["sd"] is not None
+    ]
     if sds:
         lines += [
             "",
@@ -573,10 +574,10 @@ def write_cells(args, text: str) -> Path:
     if begin in old and end in old:
         head, rest = old.split(begin, 1)
         _, tail = rest.split(end, 1)
-        notes.write_text(f"{head}{begin}\n{text}{end}{tail}", encoding="utf-8")
+        common.write_atomic(notes, f"{head}{begin}\n{text}{end}{tail}")
         return notes
     path = common.figure_dir(args) / f"{name}_cells.md"
-    path.write_text(text, encoding="utf-8")
+    common.write_atomic(path, text)
     return path
 
 

@@ -148,10 +148,16 @@ def save_results(args: argparse.Namespace, name: str, results: dict[str, Any]) -
         "sibp_ref": sibp_ref.__version__,
     }
     path = results_path(args, name)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"meta": meta, **results}, indent=1, default=float))
-    tmp.replace(path)
+    write_atomic(path, json.dumps({"meta": meta, **results}, indent=1, default=float))
     return path
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file beside it, so that an interrupted
+    write leaves the old file whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def savefig(fig, args: argparse.Namespace, filename: str) -> Path:
