@@ -39,7 +39,7 @@ from .env import environment
 from .files import RunFiles
 from .inputs import check_inputs
 from .progress import Progress
-from .records import History, jsonable
+from .records import History, LogError, jsonable, read_log
 from .threads import one_thread_for_solves
 
 __all__ = [
@@ -420,6 +420,19 @@ def prepare(net, method, params, data, *, epochs=10, batch_size=100, sampling="s
     return job, {**(settings or {}), **own}
 
 
+def _ended_log(files: RunFiles) -> History | None:
+    """The log's history when, read under the run's lock, it says the run ended: a grid
+    shared by several processes checks this before its lock too, but a run can end between
+    that check and the lock, and must then not run again."""
+    if not files.log.is_file():
+        return None
+    try:
+        h = read_log(files.log)
+    except LogError:
+        return None  # a damaged log: run as without one
+    return h if h.done else None
+
+
 def _start_or_resume(job, params, seed, run_settings, files, resume) -> tuple[RunState, bool]:
     snap = files.checkpoint() if files is not None and resume else None
     if same_settings(snap, run_settings):
@@ -504,6 +517,9 @@ def train(
     try:
         if files is not None:
             files.open()
+            ended = _ended_log(files) if resume else None
+            if ended is not None:  # another process ended it before we held the lock
+                return ended
         with one_thread_for_solves():
             rs, resumed = _start_or_resume(job, params, seed, run_settings, files, resume)
             rs = _record_start(job, rs, resumed, run_settings, files, callback)
