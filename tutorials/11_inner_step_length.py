@@ -1,0 +1,279 @@
+"""How much of the subproblem's step do the inner solvers take? (4.1), our NCG, the authors'
+
+SIBP's step is Algorithm 1 with each layer's subproblem (4.1) solved *inexactly*: 5 inner
+iterations in the paper. Table 2 (``figures/05_table2.md``) found that the authors' inner
+solver (``SIBP(solver="ncg_authors")``, ``docs/conventions.md §5``) learns more slowly than
+ours at the authors' default η_c = 0.1 (tutorial 10), but *generalises better* at their
+largest η_c = 10. One explanation is that their solver takes a shorter step than the exact
+solution of (4.1), i.e. damps the update. This script measures it directly.
+
+From the same point ``Θ^k`` and on the same batch it takes one SIBP step with each of
+
+- ``SIBP(solver="ncg")`` (ours: 5 Fletcher–Reeves iterations on the ReLU layer, the closed
+  form ridge solve on the linear last layer),
+- ``SIBP(solver="ncg_authors")`` (theirs: 5 iterations of their routine on every layer,
+  the linear last layer included),
+- ``SIBP(solver="exact")`` (NCG until ``‖∇φ‖`` is below 1e-12 of its start, at most 500
+  iterations; in one check, η_c = 1 at k = 0, 3.5e-4 relative from the solution after
+  6 000 iterations),
+
+and compares, layer by layer, the change ``ΔW = W^{k+1} − W^k`` of each solver with the exact
+one ``ΔW_*``: its **length** ``‖ΔW‖ / ‖ΔW_*‖`` and how far it goes **along** the exact step,
+``⟨ΔW, ΔW_*⟩ / ‖ΔW_*‖²`` (1 for the exact step; 0.2 means a fifth of the way). The layers
+are solved top down, each from the δ its own solver's upper layer gives (4.2), so the
+hidden layer's subproblem is not quite the same for the three; the last layer's is.
+
+Settings: MNIST 784-500-10, ReLU, softmax cross-entropy, all 60 000 training images, init
+N(0, 0.05), batch 100 drawn with replacement; λ_c = 1 and η_c ∈ {0.1, 1, 10} in the
+authors' units (ours ``lam = 0.5``, ``eta = 100·η_c``, ``docs/conventions.md §4``), the
+columns of Table 2. The points ``Θ^k`` lie on a training run of ``SIBP()`` (our NCG) in
+float32, at steps k ∈ {0, 100, 600, 3000} (3000 = 5 epochs); the three comparison steps
+are taken in float64. Seeds 0–2 (each its own init and batches).
+
+The ReLU subproblem need not have a unique solution (it is piecewise quadratic and non-convex),
+so "exact" is the stationary point NCG reaches from ``W^k``; for the linear last layer it is
+the unique ridge solution, which ``SIBP()`` computes in closed form.
+
+Run: ``python tutorials/11_inner_step_length.py`` (5.5 minutes on one core here);
+``--seeds N``; ``--quick`` for the tests (synthetic data without MNIST, a small net).
+Writes ``figures/11_inner_step_length.png`` and ``tutorials/results/11_inner_step_length.json``.
+"""
+
+# %%
+from __future__ import annotations
+
+import argparse
+import time
+
+import common
+import numpy as np
+
+from sibp_ref import MLP, SIBP, load_dataset, make_synthetic
+from sibp_ref import backend as B
+
+NAME = "11_inner_step_length"
+SOLVERS = ("ncg", "ncg_authors")  # each against "exact"
+LABELS = {"ncg": "our NCG (SIBP())", "ncg_authors": "authors' NCG"}
+
+
+# %% [markdown]
+# ## Settings
+
+
+# %%
+def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
+    args = common.options(__doc__.splitlines()[0], argv)
+    p = argparse.ArgumentParser()
+    p.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3)")
+    extra, _ = p.parse_known_args(argv)
+    if extra.seeds is not None and extra.seeds < 1:
+        raise SystemExit(f"--seeds must be a positive integer, got {extra.seeds}")
+    S = dict(lam_c=1.0, batch_size=100, init_std=0.05, iters=5, exact_tol=1e-12,
+             exact_max_iters=500)  # fmt: skip
+    if args.quick:
+        S.update(dataset="mnist", n_train=500, hidden=[32], eta_c=[0.1, 10.0], stops=[0, 5],
+                 seeds=1)  # fmt: skip
+    else:
+        S.update(dataset="mnist", n_train=60000, hidden=[500], eta_c=[0.1, 1.0, 10.0],
+                 stops=[0, 100, 600, 3000], seeds=3)  # fmt: skip
+    if extra.seeds:
+        S["seeds"] = extra.seeds
+    S["dataset"] = common.dataset_or_synthetic(args, S["dataset"])
+    return args, S
+
+
+def to_ours(eta_c: float, lam_c: float, batch: int) -> tuple[float, float]:
+    """The authors' (η_c on the summed loss, λ_c on ``‖W − W^k‖²``) in our units:
+    ``η = n·η_c``, ``λ = 1/(2λ_c)`` (``docs/conventions.md §4``)."""
+    return batch * eta_c, 1.0 / (2.0 * lam_c)
+
+
+# %% [markdown]
+# ## One step from the same point with each solver
+
+
+# %%
+def compare_step(net, params, X, Y, eta, lam, S) -> dict:
+    """The three solvers' steps from ``params`` on ``(X, Y)`` (all in float64): per layer,
+    ``‖ΔW‖/‖ΔW_*‖`` and ``⟨ΔW, ΔW_*⟩/‖ΔW_*‖²`` (and the same for b), and each batch loss."""
+    xp = B.namespace(X)
+    p64 = [(xp.astype(W, xp.float64), xp.astype(b, xp.float64)) for W, b in params]
+    X64, Y64 = xp.astype(X, xp.float64), xp.astype(Y, xp.float64)
+    steps = {s: SIBP(eta=eta, lam=lam, solver=s, iters=S["iters"]) for s in SOLVERS}
+    steps["exact"] = SIBP(eta=eta, lam=lam, solver="exact", tol=S["exact_tol"],
+                          max_iters=S["exact_max_iters"])  # fmt: skip
+    delta, loss, secs = {}, {"before": B.to_float(net.loss(p64, X64, Y64))}, {}
+    for name, m in steps.items():
+        t0 = time.perf_counter()
+        new, _ = m.step(net, p64, m.init(net, p64), X64, Y64)
+        secs[name] = time.perf_counter() - t0
+        pairs = zip(new, p64, strict=True)
+        delta[name] = [(B.to_numpy(Wn - W), B.to_numpy(bn - b)) for (Wn, bn), (W, b) in pairs]
+        loss[name] = B.to_float(net.loss(new, X64, Y64))
+    layers = []
+    for i in range(net.num_layers):
+        row = {}
+        for j, part in enumerate(("W", "b")):
+            star = delta["exact"][i][j]
+            n2 = float(np.sum(star * star))
+            row[part] = {"exact_norm": n2**0.5}
+            for s in SOLVERS:
+                d = delta[s][i][j]
+                row[part][s] = {
+                    "length": float(np.linalg.norm(d)) / n2**0.5 if n2 > 0 else None,
+                    "along": float(np.sum(d * star)) / n2 if n2 > 0 else None,
+                }
+        layers.append(row)
+    return {"layers": layers, "loss": loss, "seconds": secs}
+
+
+# %% [markdown]
+# ## Along one training run of ``SIBP()``, at a few steps k
+
+
+# %%
+def trajectory(net, ds, eta, lam, seed, S, xp) -> list[dict]:
+    """Train ``SIBP()`` in float32 on batches drawn with replacement and compare the three
+    solvers' steps at each of ``S["stops"]`` (on the batch the run draws next)."""
+    train = SIBP(eta=eta, lam=lam, iters=S["iters"])
+    params = net.init(seed=seed, std=S["init_std"], xp=xp, dtype="float32")
+    state = train.init(net, params)
+    rng = np.random.default_rng([seed, 11])
+    device = B.device_of(ds.X_train)
+
+    def batch():
+        idx = B.asarray(rng.integers(0, ds.n_train, S["batch_size"]), xp, device=device)
+        return xp.take(ds.X_train, idx, axis=1), xp.take(ds.Y_train, idx, axis=1)
+
+    out, k = [], 0
+    for stop in S["stops"]:
+        while k < stop:
+            X, Y = batch()
+            params, state = train.step(net, params, state, X, Y)
+            k += 1
+        X, Y = batch()
+        out.append({"k": k, **compare_step(net, params, X, Y, eta, lam, S)})
+    return out
+
+
+def measure(args, S) -> dict:
+    xp = B.get_backend(args.backend)
+    if S["dataset"] == "synthetic":
+        ds = make_synthetic(n_train=S["n_train"], n_test=100, d=64, xp=xp)
+    else:
+        ds = load_dataset("mnist", data_dir=args.data_dir, xp=xp, n_train=S["n_train"])
+    net = MLP([ds.n_features, *S["hidden"], ds.num_classes], "relu", "cross_entropy")
+    print(ds, "net", net.sizes, flush=True)
+    runs = {}
+    for eta_c in S["eta_c"]:
+        eta, lam = to_ours(eta_c, S["lam_c"], S["batch_size"])
+        for seed in range(S["seeds"]):
+            t0 = time.perf_counter()
+            runs[f"{eta_c:g}/{seed}"] = trajectory(net, ds, eta, lam, seed, S, xp)
+            print(f"η_c = {eta_c:g}, seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+    return runs
+
+
+# %% [markdown]
+# ## Numbers: mean ± sd over the seeds, per η_c, step k, layer and solver
+
+
+# %%
+def summarise(runs: dict, S: dict) -> list[dict]:
+    rows = []
+    for eta_c in S["eta_c"]:
+        per_seed = [runs[f"{eta_c:g}/{s}"] for s in range(S["seeds"])]
+        for t, k in enumerate(S["stops"]):
+            for layer in range(len(per_seed[0][t]["layers"])):
+                for solver in SOLVERS:
+                    row = {"eta_c": eta_c, "k": k, "layer": layer + 1, "solver": solver}
+                    for what in ("length", "along"):
+                        v = [r[t]["layers"][layer]["W"][solver][what] for r in per_seed]
+                        v = np.array([x for x in v if x is not None], dtype=float)
+                        row[what] = [float(v.mean()) if v.size else None,
+                                     float(v.std(ddof=1)) if v.size > 1 else None]  # fmt: skip
+                    rows.append(row)
+    return rows
+
+
+def print_summary(rows: list[dict], S: dict) -> None:
+    def cell(m_sd):
+        m, sd = m_sd
+        return "-" if m is None else f"{m:.3f}" + ("" if sd is None else f" ± {sd:.3f}")
+
+    print(f"W's step against the exact one, mean ± sd over {S['seeds']} seed(s)")
+    print(f"{'η_c':>5} {'k':>5} {'layer':>5} {'solver':>12} {'length':>15} {'along':>15}")
+    for r in rows:
+        print(f"{r['eta_c']:5g} {r['k']:5d} {r['layer']:5d} {r['solver']:>12} "
+              f"{cell(r['length']):>15} {cell(r['along']):>15}")  # fmt: skip
+
+
+# %% [markdown]
+# ## Figure: how far along the exact step each solver goes
+
+
+# %%
+def plot(rows: list[dict], S: dict, args) -> object:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    layers = sorted({r["layer"] for r in rows})
+    fig, axes = plt.subplots(1, len(layers), figsize=(5 * len(layers), 4), sharey=True)
+    axes = np.atleast_1d(axes)
+    colors = dict(zip(S["eta_c"], ("tab:blue", "tab:green", "tab:red"), strict=False))
+    x = np.arange(len(S["stops"]))
+    for ax, layer in zip(axes, layers, strict=True):
+        for eta_c in S["eta_c"]:
+            for solver, style in zip(SOLVERS, ("-o", "--s"), strict=True):
+                sel = [r for r in rows if r["layer"] == layer and r["eta_c"] == eta_c
+                       and r["solver"] == solver]  # fmt: skip
+                m = np.array([np.nan if r["along"][0] is None else r["along"][0] for r in sel])
+                sd = np.array([0.0 if r["along"][1] is None else r["along"][1] for r in sel])
+                ax.errorbar(x, m, yerr=sd, fmt=style, ms=4, capsize=3, color=colors[eta_c],
+                            label=f"η_c = {eta_c:g}, {LABELS[solver]}")  # fmt: skip
+        last = layer == layers[-1]
+        ax.set_title(f"layer {layer} ({'linear, softmax loss' if last else 'ReLU'})", fontsize=9)
+        ax.set_xticks(x, [str(k) for k in S["stops"]])
+        ax.set_xlabel("training step k of SIBP() at which the step is taken")
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("⟨ΔW, ΔW_*⟩ / ‖ΔW_*‖²  (1: the exact step)")
+    axes[0].set_ylim(-0.05, 1.1)
+    axes[-1].legend(fontsize=7, loc="center right")
+    fig.suptitle(
+        f"One SIBP step, 5 inner iterations, against the exact solution of (4.1); λ_c = "
+        f"{S['lam_c']:g}, {S['seeds']} seed(s), {S['dataset']} {S['n_train']} samples",
+        fontsize=9,
+    )
+    path = common.savefig(fig, args, f"{NAME}.png")
+    plt.close(fig)
+    return path
+
+
+# %% run
+def main(argv: list[str] | None = None) -> dict:
+    args, S = settings(argv)
+    print("settings:", S)
+    t0 = time.perf_counter()
+    runs = measure(args, S)
+    rows = summarise(runs, S)
+    print_summary(rows, S)
+    path = plot(rows, S, args)
+    saved = common.save_results(
+        args,
+        NAME,
+        {
+            "settings": S,
+            "summary": rows,
+            "runs": runs,
+            "wall_s": time.perf_counter() - t0,
+        },  # fmt: skip
+    )
+    print("figure:", path)
+    return {"figure": path, "results": saved, "summary": rows}
+
+
+if __name__ == "__main__":
+    main()
