@@ -110,9 +110,7 @@ PAPER = {
 
 def to_ours(eta: float, lam: float, reading: str, batch: int = BATCH) -> tuple[float, float]:
     """Table 2's (η, λ) in our symbols: the code's ``η = n η_c, λ = 1/(2λ_c)``, or as is."""
-    if reading == "code":
-        return batch * eta, 1.0 / (2.0 * lam)
-    return eta, lam
+    return common.authors_to_ours(eta, lam, batch) if reading == "code" else (eta, lam)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -82,12 +82,6 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     return args, S
 
 
-def to_ours(eta_c: float, lam_c: float, batch: int) -> tuple[float, float]:
-    """The authors' (η_c on the summed loss, λ_c on ``‖W − W^k‖²``) in our units:
-    ``η = n·η_c``, ``λ = 1/(2λ_c)`` (``docs/conventions.md §4``)."""
-    return batch * eta_c, 1.0 / (2.0 * lam_c)
-
-
 # %% [markdown]
 # ## One step from the same point with each solver
 
@@ -166,7 +160,7 @@ def measure(args, S) -> dict:
     print(ds, "net", net.sizes, flush=True)
     runs = {}
     for eta_c in S["eta_c"]:
-        eta, lam = to_ours(eta_c, S["lam_c"], S["batch_size"])
+        eta, lam = common.authors_to_ours(eta_c, S["lam_c"], S["batch_size"])
         for seed in range(S["seeds"]):
             t0 = time.perf_counter()
             runs[f"{eta_c:g}/{seed}"] = trajectory(net, ds, eta, lam, seed, S, xp)

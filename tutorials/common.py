@@ -152,6 +152,12 @@ def save_results(args: argparse.Namespace, name: str, results: dict[str, Any]) -
     return path
 
 
+def authors_to_ours(eta_c: float, lam_c: float, batch: int) -> tuple[float, float]:
+    """The authors' code values (η_c on the summed loss, λ_c on ``‖W − W^k‖²``) in our
+    symbols: ``η = n·η_c``, ``λ = 1/(2λ_c)`` for batches of ``n`` (``docs/conventions.md §4``)."""
+    return batch * eta_c, 1.0 / (2.0 * lam_c)
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file beside it, so that an interrupted
     write leaves the old file whole."""
