@@ -126,8 +126,14 @@ def test_sigint_to_the_cli_then_the_same_command_goes_on_to_the_same_result(tmp_
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     subprocess.run(cli(tmp_path / "a", "--keep-checkpoints"), env=env, check=True, timeout=300,
                    capture_output=True)  # fmt: skip
+
+    # a test run started as a background job (``pytest &``) inherits SIGINT ignored, and a
+    # Python started with it ignored never raises KeyboardInterrupt: give the child the default
+    def default_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     p = subprocess.Popen(cli(tmp_path / "b", "--keep-checkpoints"), env=env,
-                         stderr=subprocess.PIPE, text=True)  # fmt: skip
+                         stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         ckpts = list((tmp_path / "b").glob("*.ckpt.npz"))
