@@ -37,6 +37,8 @@ __all__ = [
     "to_numpy",
     "to_float",
     "solve_spd",
+    "try_solve_spd",
+    "LinAlgError",
     "device_of",
     "is_finite",
     "is_host_scalar",
@@ -235,3 +237,29 @@ def solve_spd(A: Any, B: Any, *, side: str = "left") -> Any:
         Z = cla.solve_triangular(L, B, lower=True)
         return cla.solve_triangular(L.T, Z, lower=False)
     return xp.linalg.solve(A, B)
+
+
+#: What a failed factorisation raises on NumPy, and what this package raises for one.
+LinAlgError = np.linalg.LinAlgError
+
+
+def try_solve_spd(A: Any, B: Any, *, side: str = "left") -> Any | None:
+    """:func:`solve_spd`, or None where the factorisation fails in floating point.
+
+    A matrix that is SPD in exact arithmetic, ``c·I + (Gram matrix)``, stops being so in
+    floating point once the Gram part is ``1/eps`` times larger than ``c`` (``≈ 10⁷`` in
+    float32) and two of its samples are equal: NumPy's LU then raises ``LinAlgError`` and
+    CuPy's Cholesky returns NaN without a word. Both come back here as None (one host
+    sync for the finiteness check), so the caller can solve its problem another way.
+    """
+    xp = namespace(A, B)
+    errors: tuple[type[BaseException], ...] = (LinAlgError,)
+    if backend_name(xp) == "torch":
+        import torch
+
+        errors += (torch.linalg.LinAlgError,)
+    try:
+        X = solve_spd(A, B, side=side)
+    except errors:
+        return None
+    return X if is_finite(X) else None

@@ -10,7 +10,10 @@ from hypothesis import strategies as st
 
 from sibp_ref import backend as B
 from sibp_ref.inner.ridge import (
+    _svd_coefficients,
+    dual_coefficients,
     prox_ridge,
+    prox_ridge_affine,
     prox_ridge_cg,
     prox_ridge_objective,
     split_bias,
@@ -153,3 +156,68 @@ def test_prox_ridge_cg_bad_arguments(kwargs, msg):
     A, T, theta0 = problem(2, 3, 4)
     with pytest.raises(ValueError, match=msg):
         prox_ridge_cg(A, T, theta0, **kwargs)
+
+
+# --- where the factorisation fails: a sample drawn twice, the shift lost in float32
+def repeated_sample_problem(scale, m=4, d=30, n=8, seed=0):
+    """float32 data whose columns 1 and 5 are equal and of norm ``≈ scale·√d``: with
+    ``λ = 50`` the ``I`` of ``I + 2λAᵀA`` is below float32's resolution of ``2λAᵀA`` once
+    ``scale ≳ 10``, and the two equal rows make the matrix exactly singular."""
+    rng = np.random.default_rng(seed)
+    A = np.abs(rng.standard_normal((d, n))) * scale
+    A[:, 5] = A[:, 1]
+    T = rng.standard_normal((m, n))
+    theta0 = rng.standard_normal((m, d))
+    return (x.astype(np.float32) for x in (A, T, theta0))
+
+
+@pytest.mark.parametrize("scale", [1e3, 1e5, 1e8])
+@pytest.mark.parametrize("bias", [False, True])
+def test_dual_solve_with_a_repeated_sample_matches_the_oracle_where_the_factorisation_fails(
+    xp, scale, bias
+):
+    lam = 50.0
+    A, T, theta0 = repeated_sample_problem(scale)
+    A_full = with_ones(A) if bias else A
+    K = A_full.T @ A_full
+    M = np.eye(K.shape[0], dtype=np.float32) + np.float32(2.0 * lam) * K
+    # the case is real: the backend's own solve gives up on it
+    assert B.try_solve_spd(B.asarray(M, xp), B.asarray(T, xp), side="right") is None
+    Ax, Tx = B.asarray(A, xp), B.asarray(T, xp)
+    if bias:
+        W0, b0 = theta0, np.linspace(-1.0, 1.0, T.shape[0], dtype=np.float32)[:, None]
+        R = T - (W0 @ A + b0)  # T = W⁰A + b⁰ + R
+        W, b = prox_ridge_affine(Ax, B.asarray(R, xp), B.asarray(W0, xp), B.asarray(b0, xp), lam)
+        got = np.hstack([B.to_numpy(W), B.to_numpy(b)])
+        theta0_full = np.hstack([W0, b0]).astype(float)
+        want = dense_oracle(with_ones(A.astype(float)), T.astype(float), theta0_full, lam)
+    else:
+        theta0_full = theta0.astype(float)
+        got = B.to_numpy(prox_ridge(Ax, Tx, B.asarray(theta0, xp), lam, form="dual"))
+        want = dense_oracle(A.astype(float), T.astype(float), theta0.astype(float), lam)
+    assert got.dtype == np.float32 and np.all(np.isfinite(got))
+    step = want - theta0_full
+    err = np.linalg.norm(got - theta0_full - step) / np.linalg.norm(step)
+    assert err < 1e-5, f"relative error of θ⁺ − θ⁰: {err:.2e}"
+
+
+def test_svd_coefficients_equal_the_factored_solve_where_both_work():
+    A, T, theta0 = problem(3, 12, 5, seed=4)
+    lam = 0.37
+    R = T - theta0 @ A
+    fast = dual_coefficients(A.T @ A, R, lam)
+    slow = _svd_coefficients(A, R, lam)
+    np.testing.assert_allclose(slow, fast, rtol=1e-12, atol=1e-12)
+
+
+def test_dual_coefficients_without_the_data_names_what_failed():
+    A, T, _ = repeated_sample_problem(1e5)
+    msg = r"I \+ 2\*lam\*K .* singular in float32; pass A"
+    with pytest.raises(np.linalg.LinAlgError, match=msg):
+        dual_coefficients(A.T @ A, T, 50.0)
+
+
+def test_try_solve_spd_says_none_for_a_non_finite_result_as_cupy_cholesky_gives():
+    M = np.array([[1.0, np.nan], [np.nan, 1.0]])
+    assert B.try_solve_spd(M, np.ones((2, 1))) is None
+    np.testing.assert_allclose(B.try_solve_spd(2.0 * np.eye(2), np.ones((2, 1))), 0.5)

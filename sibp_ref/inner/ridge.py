@@ -30,13 +30,29 @@ this way without forming ``[W, b]`` or ``[F; 1ᵀ]``: ``AᵀA = FᵀF + 1``,
 ``Z Aᵀ = [Z Fᵀ, Z 1]``.
 
 :func:`prox_ridge_bias` is the closed form of the b-half of (4.1) when σ is the identity.
+
+Where the factorisation fails. Both matrices are a shift plus a Gram matrix (eigenvalues
+``≥ 1`` and ``≥ 1/λ``), SPD in exact arithmetic. In floating point the shift is lost
+once ``2λ‖A‖²`` is ``1/eps`` times larger (``≈ 10⁷`` in float32), and a batch drawn with
+replacement that holds a sample twice then makes the matrix exactly singular. It
+happened in Table 2 at ``η_c = 10``, ``λ_c = 0.01`` (``λ = 50``), where the hidden
+activations had grown to ``‖F_j‖ ≈ 10¹⁰`` after 18 epochs. The solve then goes through
+the thin SVD ``A = U diag(s) Vᵀ`` (:func:`_svd_coefficients`): with ``AᵀA = V diag(s²) Vᵀ``,
+
+.. math:: θ^+ − θ^0 = 2λ\\,R\\,(I + 2λAᵀA)^{-1}Aᵀ
+          = 2λ\\,R\\,V \\operatorname{diag}\\Big(\\frac{s}{1 + 2λs^2}\\Big) Uᵀ,
+
+whose factors are bounded (``s/(1 + 2λs²) ≤ 1/(2√(2λ))``) and which never squares
+``A``; a direction with ``s = 0``, such as the difference of two equal samples, receives
+nothing, as in exact arithmetic. It runs in float64 where the backend has it. Systems
+that factor are solved as before, so no result that was computed changes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..backend import device_of, namespace, solve_spd
+from ..backend import LinAlgError, device_of, namespace, try_solve_spd
 from ..validation import check_int, check_nonnegative, check_positive
 from ._ops import safe_ratio, vdot
 
@@ -96,22 +112,60 @@ def prox_ridge(
     if form == "primal":
         M = 2.0 * (A @ A.T) + xp.eye(d, dtype=A.dtype, device=device_of(A)) / lam
         rhs = 2.0 * (T @ A.T) + theta0 / lam
-        return solve_spd(M, rhs, side="right")  # θ M = rhs
+        theta = try_solve_spd(M, rhs, side="right")  # θ M = rhs
+        if theta is None:  # singular in floating point (module docstring)
+            R = T - (theta0 @ A if theta0_A is None else theta0_A)
+            return theta0 + _svd_coefficients(A, R, lam) @ A.T
+        return theta
     if form == "dual":
         R = T - (theta0 @ A if theta0_A is None else theta0_A)
-        theta = dual_coefficients(A.T @ A, R, lam) @ A.T
+        theta = dual_coefficients(A.T @ A, R, lam, A=A) @ A.T
         theta += theta0  # in the fresh product's buffer
         return theta
     raise ValueError(f"form must be 'auto', 'primal' or 'dual', got {form!r}")
 
 
-def dual_coefficients(K: Any, R: Any, lam: float) -> Any:
+def dual_coefficients(K: Any, R: Any, lam: float, *, A: Any = None) -> Any:
     """``Z = 2λ R (I_n + 2λK)^{-1}``, so that ``θ^+ = θ^0 + Z Aᵀ`` is the exact solution
-    (Woodbury form above) with ``K = AᵀA`` and ``R = T − θ^0 A``, both ``n``-sized."""
+    (Woodbury form above) with ``K = AᵀA`` and ``R = T − θ^0 A``, both ``n``-sized.
+
+    ``A``: the data matrix, or a function that returns it, needed only where
+    ``I + 2λK`` is singular in floating point (module docstring): the coefficients then
+    come from the SVD of ``A``. Without ``A`` that case raises ``LinAlgError``.
+    """
     xp = namespace(K, R)
     n = K.shape[0]
     M = xp.eye(n, dtype=K.dtype, device=device_of(K)) + (2.0 * lam) * K
-    return (2.0 * lam) * solve_spd(M, R, side="right")
+    Z = try_solve_spd(M, R, side="right")
+    if Z is not None:
+        return (2.0 * lam) * Z
+    if A is None:
+        raise LinAlgError(
+            f"dual_coefficients: I + 2*lam*K ({n} x {n}, lam={lam}, largest diagonal "
+            f"{float(xp.max(xp.linalg.diagonal(K)))}) is singular in {K.dtype}; "
+            "pass A (the data matrix) to solve by its SVD"
+        )
+    return _svd_coefficients(A() if callable(A) else A, R, lam)
+
+
+def _svd_coefficients(A: Any, R: Any, lam: float) -> Any:
+    """The coefficients ``Z = 2λ R V diag(1/(1 + 2λs²)) Vᵀ`` of :func:`dual_coefficients`
+    from the thin SVD ``A = U diag(s) Vᵀ``, so that ``Z Aᵀ = 2λ R V diag(s/(1 + 2λs²)) Uᵀ``
+    (module docstring), in float64 where the backend has it, returned in ``R``'s dtype.
+
+    Directions with ``s ≤ max(d, n)·eps·s_max`` (``eps`` of ``A``'s dtype, the rank
+    tolerance of ``numpy.linalg.matrix_rank``) get no coefficient. Such a direction, e.g. the
+    difference of two equal samples, would carry the coefficient ``2λRv``, large, only to
+    be multiplied by ``Av ≈ 0`` in ``Z Aᵀ``: the rounding of that cancellation, not the
+    direction's true share ``2λ(Rv)s/(1 + 2λs²)``, is what would reach ``θ``.
+    """
+    xp = namespace(A, R)
+    wide = getattr(xp, "float64", None) or R.dtype
+    A64, R64 = xp.astype(A, wide), xp.astype(R, wide)
+    _, s, Vt = xp.linalg.svd(A64, full_matrices=False)
+    tol = max(A.shape) * xp.finfo(A.dtype).eps * s[0]
+    weight = xp.where(s > tol, (2.0 * lam) / (1.0 + (2.0 * lam) * s * s), 0.0)
+    return xp.astype(((R64 @ Vt.T) * weight) @ Vt, R.dtype)
 
 
 def prox_ridge_cg(
@@ -264,7 +318,7 @@ def prox_ridge_affine(
     if b is not None:
         K = K + 1.0  # the ones row: [F; 1ᵀ]ᵀ[F; 1ᵀ] = FᵀF + 11ᵀ
     if solver == "exact":
-        Z = dual_coefficients(K, R, lam)
+        Z = dual_coefficients(K, R, lam, A=lambda: F if b is None else with_ones(F))
     else:
         Z = cg_coefficients(K, R, lam, check_int("iters", iters, 1))
     W_new = Z @ F.T
