@@ -221,3 +221,26 @@ def test_try_solve_spd_says_none_for_a_non_finite_result_as_cupy_cholesky_gives(
     M = np.array([[1.0, np.nan], [np.nan, 1.0]])
     assert B.try_solve_spd(M, np.ones((2, 1))) is None
     np.testing.assert_allclose(B.try_solve_spd(2.0 * np.eye(2), np.ones((2, 1))), 0.5)
+
+
+@pytest.mark.parametrize("scale", [1e3, 1e5])
+def test_primal_solve_with_a_repeated_feature_matches_the_oracle_where_the_factorisation_fails(
+    xp, scale
+):
+    # n > d, the primal's case; rows 2 and 4 equal (two units with the same output), so
+    # 2AAᵀ + I/λ loses its I/λ and is singular in float32
+    lam = 50.0
+    rng = np.random.default_rng(1)
+    A = np.abs(rng.standard_normal((6, 20))) * scale
+    A[4] = A[2]
+    T, theta0 = rng.standard_normal((3, 20)), rng.standard_normal((3, 6))
+    A, T, theta0 = (x.astype(np.float32) for x in (A, T, theta0))
+    M = np.float32(2.0) * (A @ A.T) + np.eye(6, dtype=np.float32) / np.float32(lam)
+    assert B.try_solve_spd(B.asarray(M, xp), B.asarray(theta0, xp), side="right") is None
+    got = B.to_numpy(
+        prox_ridge(B.asarray(A, xp), B.asarray(T, xp), B.asarray(theta0, xp), lam, form="primal")
+    )
+    want = dense_oracle(A.astype(float), T.astype(float), theta0.astype(float), lam)
+    step = want - theta0
+    err = np.linalg.norm(got - theta0 - step) / np.linalg.norm(step)
+    assert got.dtype == np.float32 and err < 1e-5, f"relative error of θ⁺ − θ⁰: {err:.2e}"
