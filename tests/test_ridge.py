@@ -3,6 +3,9 @@ layers): primal Cholesky == dual Woodbury == CG run long == a dense least-square
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import array_api_compat.numpy
 import numpy as np
 import pytest
 from hypothesis import given
@@ -10,6 +13,7 @@ from hypothesis import strategies as st
 
 from sibp_ref import backend as B
 from sibp_ref.inner.ridge import (
+    _route,
     _svd_coefficients,
     dual_coefficients,
     prox_ridge,
@@ -244,3 +248,43 @@ def test_primal_solve_with_a_repeated_feature_matches_the_oracle_where_the_facto
     step = want - theta0
     err = np.linalg.norm(got - theta0 - step) / np.linalg.norm(step)
     assert got.dtype == np.float32 and err < 1e-5, f"relative error of θ⁺ − θ⁰: {err:.2e}"
+
+
+def test_the_table2_last_layer_step_that_float32_got_wrong_now_matches_the_exact_step():
+    """The recorded inputs of one SIBP last-layer solve: Table 2, η_c = 10, λ_c = 0.01
+    (``eta=1000, lam=50``), seed 2, epoch 18, step 10 238, float32 (hidden activations
+    ``A`` 500 × 100 with one sample drawn twice, ``cond(I + 2λAᵀA) ≈ 1.2·10⁸``). The float32
+    LU solve answered it without an error with ``‖W‖ = 26 369`` instead of 35.35 and the
+    run collapsed; the guards of the module send it through float64."""
+    z = np.load(Path(__file__).parent / "data" / "table2_last_layer_step.npz")
+    A, T, G0, theta0, lam = z["A"], z["T"], z["G0"], z["theta0"], float(z["lam"])
+    got = prox_ridge(A, T, theta0, lam, theta0_A=G0)
+    # the exact step of the same problem, min ||ΔA − R||² + ||Δ||²/(2λ), by lstsq in float64
+    R = (T - G0).astype(float)
+    s = 1.0 / np.sqrt(2.0 * lam)
+    d = A.shape[0]
+    stacked = np.vstack([A.astype(float).T, s * np.eye(d)])
+    step = np.linalg.lstsq(stacked, np.vstack([R.T, np.zeros((d, R.shape[0]))]), rcond=None)[0].T
+    err = np.linalg.norm(got.astype(float) - theta0 - step) / np.linalg.norm(step)
+    # 1e-2: θ⁺ is stored in float32, whose spacing at |θ| ≈ 0.5 is ~5e-3 of this small step
+    assert got.dtype == np.float32 and err < 1e-2, f"relative error of θ⁺ − θ⁰: {err:.2e}"
+
+
+@pytest.mark.parametrize(
+    "dtype, trace, route",
+    [("float32", 1e2, "as is"), ("float32", 1e6, "float64"), ("float32", 1e16, "svd"),
+     ("float64", 1e6, "as is"), ("float64", 1e16, "svd")],
+)  # fmt: skip
+def test_route_follows_the_condition_bound_times_eps(dtype, trace, route):
+    # λ = 0.5, so 2λ·tr = tr; float32 eps 1.2e-7, float64 eps 2.2e-16; bound 1e-3
+    assert _route(array_api_compat.numpy, trace, 0.5, np.dtype(dtype)) == route
+
+
+def test_below_the_bound_the_dual_solve_is_the_plain_float32_solve_bit_for_bit():
+    A, T, theta0 = (x.astype(np.float32) for x in problem(3, 12, 5, seed=2))
+    lam = 0.37
+    K = A.T @ A
+    M = np.eye(5, dtype=np.float32) + np.float32(2.0 * lam) * K
+    plain = np.float32(2.0 * lam) * np.linalg.solve(M, (T - theta0 @ A).T).T
+    got = dual_coefficients(K, T - theta0 @ A, lam, A=A)
+    assert got.dtype == np.float32 and np.array_equal(got, plain)

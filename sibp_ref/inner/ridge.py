@@ -31,21 +31,35 @@ this way without forming ``[W, b]`` or ``[F; 1ᵀ]``: ``AᵀA = FᵀF + 1``,
 
 :func:`prox_ridge_bias` is the closed form of the b-half of (4.1) when σ is the identity.
 
-Where the factorisation fails. Both matrices are a shift plus a Gram matrix (eigenvalues
-``≥ 1`` and ``≥ 1/λ``), SPD in exact arithmetic. In floating point the shift is lost
-once ``2λ‖A‖²`` is ``1/eps`` times larger (``≈ 10⁷`` in float32), and a batch drawn with
-replacement that holds a sample twice then makes the matrix exactly singular. It
-happened in Table 2 at ``η_c = 10``, ``λ_c = 0.01`` (``λ = 50``), where the hidden
-activations had grown to ``‖F_j‖ ≈ 10¹⁰`` after 18 epochs. The solve then goes through
-the thin SVD ``A = U diag(s) Vᵀ`` (:func:`_svd_coefficients`): with ``AᵀA = V diag(s²) Vᵀ``,
+Where float32 is not enough. Both matrices are a shift plus a Gram matrix (eigenvalues
+``≥ 1`` and ``≥ 1/λ``), SPD in exact arithmetic, with condition number at most
+``1 + 2λ tr(AᵀA)``. In float32 that bound times ``eps`` passes 1 at ``2λ‖A‖²_F ≈ 10⁷``,
+and then a batch drawn with replacement that holds a sample twice (8 % of batches of
+100 from 60 000) makes the computed matrix singular or nearly so. The LU solve may then
+raise, or, worse, answer silently with a huge coefficient on the difference of the two
+samples, whose product with ``Aᵀ`` should cancel and in float32 does not. Both happened in
+Table 2 at ``η_c = 10``, ``λ_c = 0.01`` (``λ = 50``), seed 2: in epoch 18 one last-layer
+step took ``‖W‖`` from 35 to 26 369 where the exact step (float64) leaves it at 35.35,
+the hidden activations then grew to ``‖F_j‖ ≈ 10⁹``, and 200 steps later a solve raised
+``LinAlgError``. Hence the guards of :func:`_route`, from that bound:
+
+- while ``2λ tr(AᵀA)·eps`` stays below :data:`TRUSTED_BOUND` the solve runs in the data's
+  dtype, as before;
+- above it, in float32, the Gram matrix and the solve are formed in float64 from ``A``
+  itself (the rounding of a float32 ``AᵀA``, ``eps‖A‖²``, would already be as large as
+  the shift), and cast back;
+- above it in float64 too, or where a solve fails (an error, or a non-finite result, as
+  CuPy's Cholesky gives), the solve goes through the thin SVD ``A = U diag(s) Vᵀ``
+  (:func:`_svd_coefficients`): with ``AᵀA = V diag(s²) Vᵀ``,
 
 .. math:: θ^+ − θ^0 = 2λ\\,R\\,(I + 2λAᵀA)^{-1}Aᵀ
           = 2λ\\,R\\,V \\operatorname{diag}\\Big(\\frac{s}{1 + 2λs^2}\\Big) Uᵀ,
 
 whose factors are bounded (``s/(1 + 2λs²) ≤ 1/(2√(2λ))``) and which never squares
 ``A``; a direction with ``s = 0``, such as the difference of two equal samples, receives
-nothing, as in exact arithmetic. It runs in float64 where the backend has it. Systems
-that factor are solved as before, so no result that was computed changes.
+nothing, as in exact arithmetic. Below the bound the float32 solve runs as before, so a
+well-conditioned step gives the same bits as before the guards; the logs committed
+before them (Table 2) were computed without them.
 """
 
 from __future__ import annotations
@@ -110,16 +124,31 @@ def prox_ridge(
     if form == "auto":
         form = "dual" if n < d else "primal"
     if form == "primal":
-        M = 2.0 * (A @ A.T) + xp.eye(d, dtype=A.dtype, device=device_of(A)) / lam
-        rhs = 2.0 * (T @ A.T) + theta0 / lam
-        theta = try_solve_spd(M, rhs, side="right")  # θ M = rhs
-        if theta is None:  # singular in floating point (module docstring)
-            R = T - (theta0 @ A if theta0_A is None else theta0_A)
-            return theta0 + _svd_coefficients(A, R, lam) @ A.T
-        return theta
+        AAt = A @ A.T
+        eye = xp.eye(d, dtype=A.dtype, device=device_of(A))
+        route = _route(xp, xp.linalg.trace(AAt), lam, A.dtype)
+        if route == "as is":
+            rhs = 2.0 * (T @ A.T) + theta0 / lam
+            theta = try_solve_spd(2.0 * AAt + eye / lam, rhs, side="right")  # θ M = rhs
+            if theta is not None:
+                return theta
+        # the narrow dtype is not enough (module docstring): the step Δθ M = 2RAᵀ wider
+        R = T - (theta0 @ A if theta0_A is None else theta0_A)
+        if route == "float64":
+            wide = _wide(xp, A.dtype)
+            A64, R64 = xp.astype(A, wide), xp.astype(R, wide)
+            M64 = 2.0 * (A64 @ A64.T) + xp.astype(eye, wide) / lam
+            step = try_solve_spd(M64, 2.0 * (R64 @ A64.T), side="right")
+            if step is not None:
+                return xp.astype(xp.astype(theta0, wide) + step, theta0.dtype)
+        Z = _svd_coefficients(A, R, lam)
+        return xp.astype(xp.astype(theta0, Z.dtype) + Z @ xp.astype(A.T, Z.dtype), theta0.dtype)
     if form == "dual":
         R = T - (theta0 @ A if theta0_A is None else theta0_A)
-        theta = dual_coefficients(A.T @ A, R, lam, A=A) @ A.T
+        Z = dual_coefficients(A.T @ A, R, lam, A=A)
+        theta = Z @ (A.T if Z.dtype == A.dtype else xp.astype(A.T, Z.dtype))
+        if theta.dtype != theta0.dtype:  # widened (dual_coefficients): cast back
+            return xp.astype(theta + xp.astype(theta0, theta.dtype), theta0.dtype)
         theta += theta0  # in the fresh product's buffer
         return theta
     raise ValueError(f"form must be 'auto', 'primal' or 'dual', got {form!r}")
@@ -129,12 +158,26 @@ def dual_coefficients(K: Any, R: Any, lam: float, *, A: Any = None) -> Any:
     """``Z = 2λ R (I_n + 2λK)^{-1}``, so that ``θ^+ = θ^0 + Z Aᵀ`` is the exact solution
     (Woodbury form above) with ``K = AᵀA`` and ``R = T − θ^0 A``, both ``n``-sized.
 
-    ``A``: the data matrix, or a function that returns it, needed only where
-    ``I + 2λK`` is singular in floating point (module docstring): the coefficients then
-    come from the SVD of ``A``. Without ``A`` that case raises ``LinAlgError``.
+    ``A``: the data matrix, or a function that returns it, for the guards of the module
+    docstring (:func:`_route`): where ``K``'s dtype cannot hold the solve, ``K`` and the
+    solve are redone in float64 from ``A``, or, beyond float64 too or where a solve fails,
+    the coefficients come from the SVD of ``A``. Without ``A`` a failed solve raises
+    ``LinAlgError``.
     """
     xp = namespace(K, R)
     n = K.shape[0]
+    route = "as is" if A is None else _route(xp, xp.linalg.trace(K), lam, K.dtype)
+    if route != "as is":
+        A = A() if callable(A) else A
+    if route == "float64":
+        wide = _wide(xp, K.dtype)
+        A64 = xp.astype(A, wide)
+        M64 = xp.eye(n, dtype=wide, device=device_of(K)) + (2.0 * lam) * (A64.T @ A64)
+        Z = try_solve_spd(M64, xp.astype(R, wide), side="right")
+        if Z is not None:
+            return (2.0 * lam) * Z
+    if route != "as is":
+        return _svd_coefficients(A, R, lam)
     M = xp.eye(n, dtype=K.dtype, device=device_of(K)) + (2.0 * lam) * K
     Z = try_solve_spd(M, R, side="right")
     if Z is not None:
@@ -148,10 +191,35 @@ def dual_coefficients(K: Any, R: Any, lam: float, *, A: Any = None) -> Any:
     return _svd_coefficients(A() if callable(A) else A, R, lam)
 
 
+#: The narrow-dtype solve is trusted while ``2λ tr(AᵀA)·eps``, its condition bound times
+#: the unit roundoff, stays below this (a relative error of at most about 1e-3).
+TRUSTED_BOUND = 1e-3
+
+
+def _wide(xp: Any, dtype: Any) -> Any:
+    """float64 where the backend has it, else ``dtype``."""
+    return getattr(xp, "float64", None) or dtype
+
+
+def _route(xp: Any, trace: Any, lam: float, dtype: Any) -> str:
+    """Which solve to trust, from the bound ``cond(M) ≤ 1 + 2λ tr(AᵀA)`` times the unit
+    roundoff (one host read of the trace): ``"as is"`` in ``dtype`` while
+    ``2λ tr(AᵀA)·eps(dtype) ≤ TRUSTED_BOUND``; else ``"float64"`` (the Gram matrix and the
+    solve formed in float64 from ``A``) while the same bound holds with float64's eps;
+    else ``"svd"``."""
+    c = 2.0 * lam * float(trace)
+    if c * float(xp.finfo(dtype).eps) <= TRUSTED_BOUND:
+        return "as is"
+    wide = _wide(xp, dtype)
+    if wide != dtype and c * float(xp.finfo(wide).eps) <= TRUSTED_BOUND:
+        return "float64"
+    return "svd"
+
+
 def _svd_coefficients(A: Any, R: Any, lam: float) -> Any:
     """The coefficients ``Z = 2λ R V diag(1/(1 + 2λs²)) Vᵀ`` of :func:`dual_coefficients`
     from the thin SVD ``A = U diag(s) Vᵀ``, so that ``Z Aᵀ = 2λ R V diag(s/(1 + 2λs²)) Uᵀ``
-    (module docstring), in float64 where the backend has it, returned in ``R``'s dtype.
+    (module docstring), in float64 where the backend has it, and returned so.
 
     Directions with ``s ≤ max(d, n)·eps·s_max`` (``eps`` of ``A``'s dtype, the rank
     tolerance of ``numpy.linalg.matrix_rank``) get no coefficient. Such a direction, e.g. the
@@ -160,12 +228,12 @@ def _svd_coefficients(A: Any, R: Any, lam: float) -> Any:
     direction's true share ``2λ(Rv)s/(1 + 2λs²)``, is what would reach ``θ``.
     """
     xp = namespace(A, R)
-    wide = getattr(xp, "float64", None) or R.dtype
+    wide = _wide(xp, R.dtype)
     A64, R64 = xp.astype(A, wide), xp.astype(R, wide)
     _, s, Vt = xp.linalg.svd(A64, full_matrices=False)
     tol = max(A.shape) * xp.finfo(A.dtype).eps * s[0]
     weight = xp.where(s > tol, (2.0 * lam) / (1.0 + (2.0 * lam) * s * s), 0.0)
-    return xp.astype(((R64 @ Vt.T) * weight) @ Vt, R.dtype)
+    return ((R64 @ Vt.T) * weight) @ Vt
 
 
 def prox_ridge_cg(
@@ -321,6 +389,11 @@ def prox_ridge_affine(
         Z = dual_coefficients(K, R, lam, A=lambda: F if b is None else with_ones(F))
     else:
         Z = cg_coefficients(K, R, lam, check_int("iters", iters, 1))
+    if Z.dtype != W.dtype:  # widened (dual_coefficients): the products too, then cast back
+        W_new = xp.astype(xp.astype(W, Z.dtype) + Z @ xp.astype(F.T, Z.dtype), W.dtype)
+        if b is None:
+            return W_new, None
+        return W_new, xp.astype(xp.astype(b, Z.dtype) + xp.sum(Z, axis=1, keepdims=True), b.dtype)
     W_new = Z @ F.T
     W_new += W  # W^k + Z Fᵀ, in the fresh product's buffer
     return W_new, (None if b is None else b + xp.sum(Z, axis=1, keepdims=True))
