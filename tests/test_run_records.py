@@ -148,3 +148,19 @@ def test_a_callers_setting_that_the_loop_sets_too_must_agree_or_is_refused(tmp_p
     assert not log.exists()  # refused before anything is written
     h = train(net, SIBP(), params, ds, epochs=1, log=log, settings={"method": "sibp", "v": 1})
     assert read_log(log).settings["v"] == 1 and h.settings["method"] == "sibp"
+
+
+def test_environment_names_the_source_commit_when_run_from_a_checkout():
+    import re
+    from pathlib import Path
+
+    from sibp_ref import backend as B
+    from sibp_ref.run import environment
+    from sibp_ref.run.env import source_commit
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    env = environment(B.get_backend("numpy"))
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", env["sibp_ref_commit"])
+    assert env["sibp_ref_commit"] == source_commit()
