@@ -250,7 +250,9 @@ def try_solve_spd(A: Any, B: Any, *, side: str = "left") -> Any | None:
     floating point once the Gram part is ``1/eps`` times larger than ``c`` (``≈ 10⁷`` in
     float32) and two of its samples are equal: NumPy's LU then raises ``LinAlgError`` and
     CuPy's Cholesky returns NaN without a word. Both come back here as None (one host
-    sync for the finiteness check), so the caller can solve its problem another way.
+    sync for the finiteness check), so the caller can solve its problem another way. A
+    non-finite result from non-finite ``A`` or ``B`` is returned as it is: that is the
+    data's divergence, for the training loop to report, not the solver's failure.
     """
     xp = namespace(A, B)
     errors: tuple[type[BaseException], ...] = (LinAlgError,)
@@ -262,4 +264,6 @@ def try_solve_spd(A: Any, B: Any, *, side: str = "left") -> Any | None:
         X = solve_spd(A, B, side=side)
     except errors:
         return None
-    return X if is_finite(X) else None
+    if is_finite(X) or not (is_finite(A) and is_finite(B)):
+        return X  # a NaN or inf in the data is not a failure of the solve: it goes on
+    return None

@@ -222,8 +222,10 @@ def test_dual_coefficients_without_the_data_names_what_failed():
 
 
 def test_try_solve_spd_says_none_for_a_non_finite_result_as_cupy_cholesky_gives():
-    M = np.array([[1.0, np.nan], [np.nan, 1.0]])
-    assert B.try_solve_spd(M, np.ones((2, 1))) is None
+    # finite data whose solution overflows float32 (CuPy's Cholesky says NaN the same way)
+    M = np.diag(np.array([1.0, 1e-30], dtype=np.float32))
+    with np.errstate(over="ignore"):
+        assert B.try_solve_spd(M, np.full((2, 1), 1e10, dtype=np.float32)) is None
     np.testing.assert_allclose(B.try_solve_spd(2.0 * np.eye(2), np.ones((2, 1))), 0.5)
 
 
@@ -288,3 +290,13 @@ def test_below_the_bound_the_dual_solve_is_the_plain_float32_solve_bit_for_bit()
     plain = np.float32(2.0 * lam) * np.linalg.solve(M, (T - theta0 @ A).T).T
     got = dual_coefficients(K, T - theta0 @ A, lam, A=A)
     assert got.dtype == np.float32 and np.array_equal(got, plain)
+
+
+def test_non_finite_data_goes_through_the_solve_as_nan_not_as_a_solver_error():
+    # a NaN in the data is the run's divergence (the loop reports it), not the solver's
+    A, T, theta0 = problem(3, 12, 5, seed=3)
+    A[0, 0] = np.nan
+    for form in ("dual", "primal"):
+        got = prox_ridge(A, T, theta0, 50.0, form=form)
+        assert np.isnan(got).any()
+    assert np.isnan(B.try_solve_spd(np.array([[1.0, np.nan], [0.0, 1.0]]), np.ones((2, 1)))).any()

@@ -64,6 +64,7 @@ before them (Table 2) were computed without them.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..backend import LinAlgError, device_of, namespace, try_solve_spd
@@ -208,8 +209,8 @@ def _route(xp: Any, trace: Any, lam: float, dtype: Any) -> str:
     solve formed in float64 from ``A``) while the same bound holds with float64's eps;
     else ``"svd"``."""
     c = 2.0 * lam * float(trace)
-    if c * float(xp.finfo(dtype).eps) <= TRUSTED_BOUND:
-        return "as is"
+    if not math.isfinite(c) or c * float(xp.finfo(dtype).eps) <= TRUSTED_BOUND:
+        return "as is"  # non-finite data: the NaN goes on to the loop, which calls it diverged
     wide = _wide(xp, dtype)
     if wide != dtype and c * float(xp.finfo(wide).eps) <= TRUSTED_BOUND:
         return "float64"
