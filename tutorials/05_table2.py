@@ -601,7 +601,15 @@ def heat_map(ax, table: list[dict], which: str, norm, cmap) -> object:
             if which == "ours" and t["method"] != "sgd":
                 txt += f"\n2λη={t['effective_step'][j]:.3g}"
             dark = np.isfinite(M[i, j]) and norm(M[i, j]) < 0.5
-            ax.text(j, i, txt, ha="center", va="center", fontsize=7, color="w" if dark else "k")
+            ax.text(
+                j,
+                i,
+                txt,
+                ha="center",
+                va="center",
+                fontsize=6 if which == "ours" else 7,
+                color="w" if dark else "k",
+            )
     return ax.imshow(np.ma.masked_invalid(M), cmap=cmap, norm=norm, aspect="auto")
 
 
