@@ -142,16 +142,10 @@ def prox_ridge(
             step = try_solve_spd(M64, 2.0 * (R64 @ A64.T), side="right")
             if step is not None:
                 return xp.astype(xp.astype(theta0, wide) + step, theta0.dtype)
-        Z = _svd_coefficients(A, R, lam)
-        return xp.astype(xp.astype(theta0, Z.dtype) + Z @ xp.astype(A.T, Z.dtype), theta0.dtype)
+        return _plus_ZAt(xp, theta0, _svd_coefficients(A, R, lam), A.T)
     if form == "dual":
         R = T - (theta0 @ A if theta0_A is None else theta0_A)
-        Z = dual_coefficients(A.T @ A, R, lam, A=A)
-        theta = Z @ (A.T if Z.dtype == A.dtype else xp.astype(A.T, Z.dtype))
-        if theta.dtype != theta0.dtype:  # widened (dual_coefficients): cast back
-            return xp.astype(theta + xp.astype(theta0, theta.dtype), theta0.dtype)
-        theta += theta0  # in the fresh product's buffer
-        return theta
+        return _plus_ZAt(xp, theta0, dual_coefficients(A.T @ A, R, lam, A=A), A.T)
     raise ValueError(f"form must be 'auto', 'primal' or 'dual', got {form!r}")
 
 
@@ -215,6 +209,16 @@ def _route(xp: Any, trace: Any, lam: float, dtype: Any) -> str:
     if wide != dtype and c * float(xp.finfo(wide).eps) <= TRUSTED_BOUND:
         return "float64"
     return "svd"
+
+
+def _plus_ZAt(xp: Any, theta0: Any, Z: Any, At: Any) -> Any:
+    """``θ^0 + Z Aᵀ``, in the fresh product's buffer; where a guard widened ``Z`` (module
+    docstring), the product and the sum in ``Z``'s dtype, then cast back to ``θ^0``'s."""
+    if Z.dtype == theta0.dtype:
+        out = Z @ At
+        out += theta0
+        return out
+    return xp.astype(xp.astype(theta0, Z.dtype) + Z @ xp.astype(At, Z.dtype), theta0.dtype)
 
 
 def _svd_coefficients(A: Any, R: Any, lam: float) -> Any:
@@ -390,14 +394,13 @@ def prox_ridge_affine(
         Z = dual_coefficients(K, R, lam, A=lambda: F if b is None else with_ones(F))
     else:
         Z = cg_coefficients(K, R, lam, check_int("iters", iters, 1))
-    if Z.dtype != W.dtype:  # widened (dual_coefficients): the products too, then cast back
-        W_new = xp.astype(xp.astype(W, Z.dtype) + Z @ xp.astype(F.T, Z.dtype), W.dtype)
-        if b is None:
-            return W_new, None
-        return W_new, xp.astype(xp.astype(b, Z.dtype) + xp.sum(Z, axis=1, keepdims=True), b.dtype)
-    W_new = Z @ F.T
-    W_new += W  # W^k + Z Fᵀ, in the fresh product's buffer
-    return W_new, (None if b is None else b + xp.sum(Z, axis=1, keepdims=True))
+    W_new = _plus_ZAt(xp, W, Z, F.T)  # W^k + Z Fᵀ
+    if b is None:
+        return W_new, None
+    db = xp.sum(Z, axis=1, keepdims=True)  # Z 1
+    if db.dtype == b.dtype:
+        return W_new, b + db
+    return W_new, xp.astype(xp.astype(b, db.dtype) + db, b.dtype)  # widened: cast back
 
 
 def prox_ridge_bias(R: Any, b0: Any, lam: float) -> Any:
