@@ -37,7 +37,7 @@ the accuracy drops?).
 0.0 (biases not counted; they are 110 of 79 510 parameters). The accuracies are those of the
 sparse network as it is, with no fine-tuning after pruning.
 
-Run: ``python tutorials/08_l1_pruning.py [--data-dir /work/shared/data]`` runs the MLP panel
+Run: ``python tutorials/08_l1_pruning.py [--data-dir DIR]`` runs the MLP panel
 (about 2 minutes on an idle core; each run is cached in ``runs/08_l1_pruning/``) and redraws
 the LeNet-5 panel from its committed runs; ``--lenet [--workers N]`` runs or resumes the
 LeNet-5 sweep (42 runs, about 3.5 core-hours on this machine), logs and summaries in
