@@ -3,6 +3,7 @@
 - :mod:`~sibp_ref.inner.objective`: the generic subproblem ``φ(Z)`` every solver minimises;
 - :mod:`~sibp_ref.inner.ridge`: closed forms, dual and coefficient-space solves, linear CG
   (ProxBP's layers and SIBP's linear layers);
+- :mod:`~sibp_ref.inner.cg_proxprop`: the published ProxProp code's CG, quirks included;
 - :mod:`~sibp_ref.inner.line_search`: Armijo backtracking on the directly computed change;
 - :mod:`~sibp_ref.inner.ncg`: nonlinear CG, Fletcher–Reeves or Polak–Ribière+;
 - :mod:`~sibp_ref.inner.ncg_authors`: the published code's inner solver, quirks included;
@@ -11,6 +12,7 @@
 - :mod:`~sibp_ref.inner.result`: :class:`InnerResult` and its status.
 """
 
+from .cg_proxprop import CGProxPropResult, cg_proxprop, cg_proxprop_affine
 from .layer import LAYER_SOLVERS, solve_layer
 from .line_search import Armijo, armijo_backtracking
 from .ncg import exact, ncg
@@ -32,10 +34,13 @@ from .ridge import (
 
 __all__ = [
     "Armijo",
+    "CGProxPropResult",
     "InnerResult",
     "LAYER_SOLVERS",
     "armijo_backtracking",
     "cg_coefficients",
+    "cg_proxprop",
+    "cg_proxprop_affine",
     "dual_coefficients",
     "exact",
     "ncg",

@@ -16,7 +16,8 @@ One iteration at ``Θ^k`` on a batch ``(X, Y)``:
    Cholesky (the ``n × n`` dual form when the batch is smaller than the layer,
    docs/conventions.md §6), ``solver="cg"`` by ``iters`` steps of linear CG
    warm-started at ``θ_i^k`` (run on ``n``-sized coefficients, ``θ = θ_i^k + ZĀᵀ``,
-   when ``n ≤ d``: same iterates; :func:`sibp_ref.inner.ridge.prox_ridge_affine`). Step 1
+   when ``n ≤ d``: same iterates; :func:`sibp_ref.inner.ridge.prox_ridge_affine`),
+   ``solver="cg_proxprop"`` by the published ProxProp code's CG (below). Step 1
    needs only ``∂J/∂G``, not ``∂J/∂W`` (:meth:`sibp_ref.Network.backward_G`).
 
 Closed form and the BP limit. Since ``T_i − θ_i^kĀ = −η ∂J/∂G_{i+1}`` and
@@ -36,16 +37,26 @@ chain rule (3.1) and decreases ``J`` for small η; unlike BP its update is an im
 subproblem, but a linear one (σ is not inside it, unlike BCD and SIBP (4.1)), and all
 targets come from ``Θ^k`` (a Jacobi update, where BCD and SIBP are Gauss–Seidel).
 
-The published code (``tfrerix/proxprop``). It minimises
+The published code (``tfrerix/proxprop``, ProxProp). It minimises
 ``½||Āθ − z̃||² + 1/(2τ)||θ − θ^k||²`` with ``z̃ = z − ∂J/∂z`` (a unit step on the
 pre-activations, ``J`` the mean loss), writes ``θ^k − θ̃`` into the gradient fields, and
 lets an outer optimiser apply it; its last layer is a plain ``nn.Linear`` updated by
-the ordinary gradient. Doubling its objective gives ours with ``λ = τ/2``. Because
-``θ̃ − θ^k`` is linear in the step on ``z``, ProxProp with outer plain SGD of learning
-rate ``ℓ`` is exactly ``ProxBP(eta=ℓ, lam=τ/2, last_layer="gradient")`` with the
-default ``last_lr = eta`` (tested against a PyTorch transcription in
-``tests/test_proxbp.py``). With momentum or Adam as the outer optimiser there is no
-exact counterpart here.
+the ordinary gradient. Doubling its objective gives ours with ``λ = τ/2``, and since
+``θ̃ − θ^k`` is linear in the step on ``z``, its outer plain SGD of learning rate ``ℓ``
+makes it ``ProxBP(eta=ℓ, lam=τ/2, last_layer="gradient")`` (``last_lr`` defaults to
+``eta``, the SGD step of its last layer). Which of its modes (``optimization_mode``) is
+which setting, each checked against one recorded step of the published code on four problems
+in three (ℓ, τ) cases (``tests/test_proxprop_published.py``, to ``1e-10`` of the step):
+
+- ``prox_exact`` (its direct solve) is ``solver="exact"``;
+- ``prox_cgN`` (its own CG, ``N`` iterations; ``prox_cg1`` is its default) is
+  ``solver="cg_proxprop", iters=N``: one CG per output unit, the first direction aliased
+  with the residual, ``ε = 10⁻⁶`` in both denominators at its unit step (``8η²ε`` and
+  ``4η²ε`` in ours) and a relative stopping test (:mod:`sibp_ref.inner.cg_proxprop`).
+  It is **not** ``solver="cg"``, textbook CG on the whole matrix, which misses its step
+  by 0.8 % to 2.7 times the step's size on those problems.
+
+With momentum or Adam as the outer optimiser there is no exact counterpart here.
 """
 
 from __future__ import annotations
@@ -54,6 +65,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..inner.cg_proxprop import cg_proxprop_affine
 from ..inner.ridge import prox_ridge_affine
 from ..validation import check_choice, check_int, check_per_layer, check_positive
 from .base import check_step_inputs
@@ -62,7 +74,7 @@ from .schedules import check_schedule, eta_at
 __all__ = ["ProxBP", "ProxBPState", "PROXBP_SOLVERS"]
 
 #: How the proximal least-squares problem of a layer is solved.
-PROXBP_SOLVERS = ("exact", "cg")
+PROXBP_SOLVERS = ("exact", "cg", "cg_proxprop")
 LAST_LAYER = ("prox", "gradient")
 
 
@@ -84,17 +96,19 @@ class ProxBP:
     lam : float or sequence of float
         Proximal parameter λ (one value, or one per layer); the proximal term is
         ``||θ − θ^k||²/(2λ)``. Published ProxProp's ``τ_θ`` is ``2λ``.
-    solver : {"exact", "cg"}
-        Cholesky of the normal (or dual) matrix, or ``iters`` steps of linear CG
-        warm-started at ``θ^k`` (the paper's experiments: 5).
+    solver : {"exact", "cg", "cg_proxprop"}
+        Cholesky of the normal (or dual) matrix; ``iters`` steps of linear CG
+        warm-started at ``θ^k`` (the paper's experiments: 5); or at most ``iters`` steps
+        of the published ProxProp code's CG (:mod:`sibp_ref.inner.cg_proxprop`), which
+        is its ``prox_cgN`` mode with ``N = iters`` (module docstring).
     iters : int
-        CG iterations (``solver="cg"`` only).
+        CG iterations (``solver="cg"`` and ``"cg_proxprop"``).
     last_layer : {"prox", "gradient"}
         ``"gradient"`` updates the last layer by ``θ − last_lr ∇_θ J``, as the published
         ProxProp code does.
     last_lr : float, optional
-        Step of that gradient update; default ``η_k``, which makes the method exactly
-        ProxProp with an outer plain SGD of learning rate ``eta`` (module docstring).
+        Step of that gradient update; default ``η_k``, as in ProxProp with an outer
+        plain SGD of learning rate ``eta`` (module docstring).
     """
 
     name = "proxbp"
@@ -158,12 +172,16 @@ class ProxBP:
             # T_i = G_{i+1}^k − η ∂J/∂G_{i+1}^k (explicit step on G, old weights: Jacobi);
             # θ_i^{k+1} = argmin ||θĀ − T_i||² + ||θ − θ_i^k||²/(2λ), given T_i − θ_i^kĀ
             R = -eta * dJdG[i]  # T_i − θ_i^k Ā, since θ_i^k Ā = G_{i+1}^k
-            new.append(self._layer(W, b, A, R, lams[i]))
+            new.append(self._layer(W, b, A, R, lams[i], eta))
         return new, ProxBPState(k=k + 1)
 
-    def _layer(self, W, b, A, R, lam):
+    def _layer(self, W, b, A, R, lam, eta):
         """``argmin ||θĀ − T||² + ||θ − θ^k||²/(2λ)`` with ``θ = [W, b]``, ``Ā = [A; 1ᵀ]``,
-        ``T = θ^kĀ + R`` (:func:`~sibp_ref.inner.ridge.prox_ridge_affine`: exact or CG from θ^k)."""
+        ``T = θ^kĀ + R`` (:func:`~sibp_ref.inner.ridge.prox_ridge_affine`: exact or CG from
+        θ^k; :func:`~sibp_ref.inner.cg_proxprop.cg_proxprop_affine`: ProxProp's CG, whose ε
+        is scaled by the η that made ``R``)."""
+        if self.solver == "cg_proxprop":
+            return cg_proxprop_affine(A, R, W, b, lam, self.iters, eta=eta)
         return prox_ridge_affine(A, R, W, b, lam, solver=self.solver, iters=self.iters)
 
 
