@@ -11,8 +11,11 @@ Which solver runs where:
   b-half one step from there is exact (its curvature ``2n + 1/λ`` is the step's ``L``).
 - a nonlinear σ: the chosen iterative solver from ``W^k``, ``b^k`` (proximal gradient
   whenever γ > 0).
-- ``"ncg_authors"``: the published code's solver on every layer; an identity layer's W-half
-  computes its first gradient without ``b^k``, as the published code's linear layer does.
+- ``"ncg_authors"``: the published code's solver on every layer, in its variant for σ
+  (:func:`~sibp_ref.inner.ncg_authors.authors_variant`): an identity layer's two halves
+  (FR4) compute their first gradient without the offset, ``b^k 1ᵀ`` for W and
+  ``W^{k+1} A(F)`` for b, and search without the exponent reset; a nonlinear layer's (FR3)
+  with both.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 from ..activations import Activation, get_activation
 from .ncg import exact, ncg
-from .ncg_authors import ncg_authors
+from .ncg_authors import authors_variant, ncg_authors
 from .objective import ones_row
 from .prox_grad import prox_grad
 from .ridge import prox_ridge, prox_ridge_bias
@@ -87,7 +90,7 @@ def solve_layer(
             r = run(AF, T, W, lam, C=b, G0=G_W, start=W_new)
             W_new, G_W = r.x, r.G
     else:
-        r = run(AF, T, W, lam, C=b, G0=G, bias_free=sig.name == "identity")
+        r = run(AF, T, W, lam, C=b, G0=G)
         W_new, G_W = r.x, r.G
     if b is None:
         return W_new, None
@@ -103,7 +106,8 @@ def solve_layer(
 
 def _iterative(sig, solver, iters, l1, tol, max_iters, A, T, Z0, lam, *, C, G0, **kw):
     """The configured iterative solver on ``||σ(ZA + C) − T||² + ||Z − Z^0||²/(2λ)
-    [+ γ||Z||_1]``; ``kw``: ``start`` (proximal gradient), ``bias_free`` (``ncg_authors``)."""
+    [+ γ||Z||_1]``; ``kw``: ``start`` (proximal gradient). ``ncg_authors`` runs in the
+    published code's variant for σ, on both halves alike."""
     if l1 or solver == "prox_grad":
         tol_pg = tol if solver == "exact" else 0.0
         start = kw.get("start")
@@ -124,9 +128,7 @@ def _iterative(sig, solver, iters, l1, tol, max_iters, A, T, Z0, lam, *, C, G0, 
     if solver == "exact":
         return exact(A, T, Z0, lam, sig, C=C, G0=G0, tol=tol, max_iters=max_iters)
     if solver == "ncg_authors":
-        bias_free = kw.get("bias_free", False)
-        return ncg_authors(
-            A, T, Z0, lam, sig, C=C, G0=G0, iters=iters, bias_free_first_gradient=bias_free
-        )
+        variant = authors_variant(sig)  # FR3 or FR4
+        return ncg_authors(A, T, Z0, lam, sig, C=C, G0=G0, iters=iters, **variant)
     beta = "pr" if solver == "ncg_pr" else "fr"
     return ncg(A, T, Z0, lam, sig, C=C, G0=G0, iters=iters, beta=beta)
