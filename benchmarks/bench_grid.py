@@ -30,15 +30,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sibp_ref.methods import MAIN_JOB  # noqa: E402
 from sibp_ref.run import RunConfig, make_executor, read_log, run_grid  # noqa: E402
-from sibp_ref.run.cli import MAIN_JOB_HYPER  # noqa: E402
 
 
 def configs(epochs: int) -> list[RunConfig]:
     return [
         RunConfig(
             method=m,
-            hyper=dict(MAIN_JOB_HYPER.get(m, {})),
+            hyper=dict(MAIN_JOB.hyper.get(m, {})),
             hidden=(64, 64),
             epochs=epochs,
             seed=seed,

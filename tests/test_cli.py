@@ -26,7 +26,7 @@ def check_main_job(capsys, tmp_path, monkeypatch, *argv):
     png = tmp_path / "runs" / "compare-synthetic" / "compare.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "method" in out and "test acc" in out
-    for m in cli.DEFAULT_COMPARE:  # each method either ran or was skipped with a note
+    for m in M.MAIN_JOB.methods:  # each method either ran or was skipped with a note
         assert f"\n{m} " in out or f"skipping {m}:" in err
     assert "Traceback" not in err
 
@@ -98,10 +98,33 @@ def test_per_method_parameters_apply_to_that_method_only(capsys, tmp_path):
         for p in tmp_path.glob("*.jsonl")
     }
     # sgd keeps the main job's setting on the synthetic problem; adam.lr reached adam only
-    from sibp_ref.run.cli import MAIN_JOB_HYPER
+    assert hyper == {"sgd": M.MAIN_JOB.hyper["sgd"], "adam": {"lr": 0.01}}
+    assert M.MAIN_JOB.hyper["sgd"]["lr"] != 0.01
 
-    assert hyper == {"sgd": MAIN_JOB_HYPER["sgd"], "adam": {"lr": 0.01}}
-    assert MAIN_JOB_HYPER["sgd"]["lr"] != 0.01
+
+def config_hyper(tmp_path) -> dict:
+    logs = sorted(tmp_path.glob("*.jsonl"))
+    heads = [json.loads(p.read_text().splitlines()[0])["settings"]["config"] for p in logs]
+    return {c["method"]: c["hyper"] for c in heads}
+
+
+def test_an_option_changes_that_one_setting_of_the_main_job_and_nothing_else(capsys, tmp_path):
+    rc, _, err = run(capsys, "compare", "proxbp", *QUICK, "--lam", "0.5", "--out",
+                     str(tmp_path), "--no-figure")  # fmt: skip
+    assert rc == 0, err
+    # the main job's eta (10), not the registry's default (1), with the lam that was given
+    assert config_hyper(tmp_path) == {"proxbp": {"eta": 10.0, "lam": 0.5}}
+    assert M.MAIN_JOB.hyper["proxbp"]["eta"] != M.METHODS["proxbp"].defaults["eta"]
+
+
+def test_list_prints_the_settings_compare_runs(capsys, tmp_path):
+    rc, out, _ = run(capsys, "list")
+    job = out.split("main job")[1]
+    rc2, _, err = run(capsys, "compare", *QUICK, "--out", str(tmp_path), "--no-figure")
+    assert rc == rc2 == 0, err
+    for method, hyper in config_hyper(tmp_path).items():
+        kv = ", ".join(f"{k}={v}" for k, v in hyper.items())
+        assert f"  {method:<9} " in job and kv in job.split(f"  {method:<9} ")[1].split("\n")[0]
 
 
 @pytest.mark.parametrize(

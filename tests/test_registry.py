@@ -23,8 +23,37 @@ def test_registry_makes_bp_variants_with_documented_defaults():
 def test_registry_rejects_unknown_names_and_hyper_parameters():
     with pytest.raises(ValueError, match="unknown method 'lbfgs'; choose one of sgd, "):
         M.make_method("lbfgs")
-    with pytest.raises(ValueError, match="'sgd' does not take eta; it takes"):
-        M.make_method("sgd", eta=1.0)
+    with pytest.raises(ValueError, match="'sgd' does not take momentum; it takes"):
+        M.make_method("sgd", momentum=0.9)
+    with pytest.raises(ValueError, match=r"'sibp' does not take itres \(did you mean 'iters'\?\)"):
+        M.make_method("sibp", itres=3)
+
+
+def test_the_normal_form_resolves_aliases_types_numbers_and_fills_defaults():
+    # one run, one set of settings: eta=10 and eta=10.0, BP's eta and its lr, are one run
+    assert M.hyper_of("sibp", eta=10) == M.hyper_of("sibp", eta=10.0) == {"eta": 10.0, "lam": 0.5}
+    assert M.hyper_of("sgd", eta=1) == M.hyper_of("sgd", lr=1.0) == {"lr": 1.0}
+    assert M.hyper_of("sibp", iters=5.0, lam=[1, 2])["iters"] == 5
+    assert M.hyper_of("sibp", lam=[1, 2])["lam"] == [1.0, 2.0]
+    assert M.make_method("sgd", eta=2).lr == 2.0
+    with pytest.raises(ValueError, match="'eta' is an alias of 'lr'; give one"):
+        M.hyper_of("sgd", eta=1.0, lr=1.0)
+
+
+def test_the_main_job_lays_its_settings_over_the_defaults_and_a_given_one_over_both():
+    assert M.hyper_of("proxbp", M.MAIN_JOB) == {"eta": 10.0, "lam": 0.5}
+    assert M.hyper_of("proxbp", M.MAIN_JOB, lam=0.25) == {"eta": 10.0, "lam": 0.25}
+    assert M.hyper_of("bcd", M.MAIN_JOB) == M.hyper_of("bcd")
+    assert set(M.MAIN_JOB.methods) <= set(M.METHODS)
+
+
+@pytest.mark.parametrize("name", ["proxbp", "bcd", "sibp"])
+def test_the_registry_defaults_are_the_classes_own(name):
+    import inspect
+
+    spec = M.METHODS[name]
+    params = inspect.signature(spec.cls.__init__).parameters
+    assert {k: params[k].default for k in spec.defaults} == spec.defaults
 
 
 def test_an_unknown_name_gets_the_nearest_one():

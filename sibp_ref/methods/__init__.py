@@ -20,9 +20,10 @@ from .bp import BP, BPState
 from .optimizers import SGD, Adam, Momentum, get_rule
 from .proxbp import ProxBP, ProxBPState
 from .registry import (
+    MAIN_JOB,
     METHODS,
     MethodSpec,
-    MethodUnavailable,
+    Preset,
     accepted_hyper,
     hyper_of,
     make_method,
@@ -45,9 +46,10 @@ __all__ = [
     "get_rule",
     "ProxBP",
     "ProxBPState",
+    "MAIN_JOB",
     "METHODS",
     "MethodSpec",
-    "MethodUnavailable",
+    "Preset",
     "accepted_hyper",
     "hyper_of",
     "make_method",

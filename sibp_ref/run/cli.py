@@ -20,21 +20,14 @@ from typing import Any
 
 __all__ = ["main", "build_parser"]
 
-DEFAULT_COMPARE = ("sgd", "adam", "proxbp", "bcd", "sibp")
 DEFAULT_OUT = Path("runs")
 
-#: The main job's settings on the built-in synthetic problem, where they differ from the
-#: methods' own defaults. BP's learning rates are the best of a sweep on this problem
-#: (20 epochs, seed 0: SGD lr 0.1/0.3/0.5/1 -> test acc 0.47/0.77/0.85/diverging;
-#: Adam lr 1e-3/3e-3/1e-2/3e-2 -> 0.58/0.78/0.88/0.77), so BP is not handicapped by a
-#: poor step; ProxBP gets SIBP's effective step 2*lam*eta = 10 (both move W by about
-#: -2*lam*eta*grad J for small steps), so the two implicit methods are compared at
-#: matched step sizes (ProxBP eta=1 reaches 0.75, eta=10 reaches 0.90).
-MAIN_JOB_HYPER = {
-    "sgd": {"lr": 0.5},
-    "adam": {"lr": 0.01},
-    "proxbp": {"eta": 10.0, "lam": 0.5},
-}
+
+def _main_job():
+    from ..methods import MAIN_JOB
+
+    return MAIN_JOB
+
 
 #: Options that become method hyper-parameters when given (None = method default).
 HYPER_OPTIONS = {
@@ -239,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         "methods",
         nargs="*",
         default=None,
-        help=f"methods (default: {' '.join(DEFAULT_COMPARE)}); one per name, comma lists too",
+        help="methods (default: the main job's, see `sibp-ref list`); one per name, comma "
+        "lists too",
     )
     c.add_argument("--no-figure", action="store_true")
     _common(c, compare=True)
@@ -271,28 +265,35 @@ def _takes(method: str) -> set[str]:
 
 
 def _check_param_keys(args, methods: list[str]) -> None:
-    """Refuse a ``-p`` key that no method of this command takes, naming the nearest."""
+    """Refuse a hyper-parameter (an option or a ``-p`` key) that no method of this command
+    takes, naming the nearest; an option taken by some of ``compare``'s methods goes to those."""
     from ..methods import method_names
 
     takes = {m: _takes(m) for m in methods}
-    known = set().union(*(t for t in takes.values() if t is not None))
-    for k, _ in args.param:
-        m, _, key = k.rpartition(".")
+    known = set().union(*takes.values())
+    given = [(f"--{k.replace('_', '-')}", "", k) for k in HYPER_OPTIONS if _given(args, k)]
+    given += [(f"-p {k}", *k.rpartition(".")[::2]) for k, _ in args.param]
+    for what, m, key in given:
         if m and m not in method_names():
-            raise CLIError(f"-p {k}: unknown method {m!r}{_nearest(m, method_names())}")
+            raise CLIError(f"{what}: unknown method {m!r}{_nearest(m, method_names())}")
         if m and m not in methods:
-            raise CLIError(f"-p {k}: method {m!r} is not run here (runs: {', '.join(methods)})")
+            raise CLIError(f"{what}: method {m!r} is not run here (runs: {', '.join(methods)})")
         valid = takes[m] if m else known
-        if valid is not None and key not in valid and (m or known):
-            who = f"method {m!r}" if m else "no method run here"
+        if key not in valid:
+            one = m or (methods[0] if len(methods) == 1 else "")
+            who = f"method {one!r} does not take" if one else "no method run here takes"
             raise CLIError(
-                f"-p {k}: {who} {'does not take' if m else 'takes'} {key!r}"
-                f"{_nearest(key, valid)}; valid: {', '.join(sorted(valid))}"
+                f"{what}: {who} {key!r}{_nearest(key, valid)}; "
+                f"{'it takes' if one else 'they take'} {', '.join(sorted(valid))}"
             )
 
 
+def _given(args, name: str) -> bool:
+    return getattr(args, name, None) is not None
+
+
 def _hyper(args, method: str) -> dict:
-    from ..methods import method_spec
+    from ..methods import hyper_of, method_spec
 
     spec = method_spec(method)
     out = {}
@@ -303,13 +304,15 @@ def _hyper(args, method: str) -> dict:
             given[key] = v
         elif m == spec.name:
             out[key] = v
+    preset = None
     if args.command == "compare":
         # shared options apply to the methods that take them
         names = _takes(spec.name)
-        given = {k: v for k, v in given.items() if names is not None and k in names}
-        if args.dataset == "synthetic" and not given and not out:
-            out = dict(MAIN_JOB_HYPER.get(spec.name, {}))
-    return {**given, **out}
+        given = {k: v for k, v in given.items() if k in names}
+        job = _main_job()
+        preset = job if args.dataset == job.dataset else None
+    # the main job's settings, then what was given: an option changes that one setting
+    return hyper_of(spec.name, preset, **{**given, **out})
 
 
 def _check_out(path: Path) -> Path:
@@ -423,7 +426,7 @@ def format_table(results: list) -> str:
 def _methods(args) -> list[str]:
     from ..methods import method_spec
 
-    raw = args.methods or list(DEFAULT_COMPARE)
+    raw = args.methods or list(_main_job().methods)
     methods = [m for item in raw for m in item.split(",") if m.strip()]
     if not methods:
         raise CLIError(
@@ -536,19 +539,27 @@ def cmd_fetch(args) -> int:
     return 0
 
 
+def _call(spec, hyper: dict) -> str:
+    kv = ", ".join(f"{k}={v}" for k, v in hyper.items())
+    args = ", ".join(repr(a) for a in spec.args)
+    return f"{spec.cls.__name__}({args}{', ' if args and kv else ''}{kv})"
+
+
 def cmd_list(args) -> int:
     from ..data import DATASETS
-    from ..methods import METHODS
+    from ..methods import METHODS, hyper_of
+    from ..nets import NETS
 
     print("methods (defaults):")
     for spec in METHODS.values():
         extra = " [full batch, square loss]" if spec.full_batch else ""
-        kv = ", ".join(f"{k}={v}" for k, v in spec.defaults.items())
-        print(
-            f"  {spec.name:<9} {spec.cls.__name__}({', '.join(repr(a) for a in spec.args)}"
-            f"{', ' if spec.args and kv else ''}{kv}){extra}"
-        )
+        print(f"  {spec.name:<9} {_call(spec, spec.defaults)}{extra}")
+    job = _main_job()
+    print(f"main job (`sibp-ref compare`, on {job.dataset}; {job.why}):")
+    for name in job.methods:
+        print(f"  {name:<9} {_call(METHODS[name], hyper_of(name, job))}")
     print("data sets: " + ", ".join(DATASETS))
+    print("nets: " + ", ".join(NETS) + " (or an MLP: --hidden / --sizes)")
     return 0
 
 

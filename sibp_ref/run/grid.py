@@ -247,8 +247,6 @@ def _submit_all(todo, executor, keep, resume, skip_locked) -> dict:
 
 def _run_parallel(todo, executor, results, *, keep, resume, progress, on_skip,
                   skip_locked) -> None:  # fmt: skip
-    from ..methods import MethodUnavailable
-
     bar = GridProgress(progress, len(todo), sum(cfg.epochs for _, cfg, _ in todo))
     running, epochs_done, ended = _submit_all(todo, executor, keep, resume, skip_locked), 0, 0
     try:
@@ -256,15 +254,7 @@ def _run_parallel(todo, executor, results, *, keep, resume, progress, on_skip,
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for fut in done:
                 act = running.pop(fut)
-                try:
-                    res = fut.result()
-                except MethodUnavailable as exc:
-                    act.files.close()
-                    ended += 1
-                    if on_skip is None:
-                        raise
-                    on_skip(act.cfg, exc)
-                    continue
+                res = fut.result()
                 h = _take(act, res)
                 epochs_done += sum(r["epoch"] > 0 for r in res.records)
                 if h is None:
@@ -323,8 +313,6 @@ def run_grid(
 
 
 def _run_serial(todo, results, *, keep, resume, progress, on_skip, skip_locked) -> None:
-    from ..methods import MethodUnavailable
-
     cache: dict = {}
     for i, cfg, path in todo:
         h = _finished_log(path, resume)  # another process may have finished it meanwhile
@@ -338,12 +326,5 @@ def _run_serial(todo, results, *, keep, resume, progress, on_skip, skip_locked) 
             if not skip_locked:
                 raise
             _note_skipped(exc, depth=4)
-            h = None
-        except MethodUnavailable as exc:
-            if path.exists() and path.stat().st_size == 0:
-                path.unlink()
-            if on_skip is None:
-                raise
-            on_skip(cfg, exc)
             h = None
         results[i] = (cfg, h)
