@@ -57,7 +57,15 @@ sibp_repo_pages = {
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store", "**/*.ipynb"]
+exclude_patterns = [
+    "_build",
+    "_generated",
+    "claims",
+    "screenshots",
+    "Thumbs.db",
+    ".DS_Store",
+    "**/*.ipynb",
+]
 templates_path = ["_templates"]
 
 # ------------------------------------------------------------------ autodoc
@@ -113,5 +121,6 @@ html_theme_options = {
 html_context = {"default_mode": "light"}
 # Pages without children get no (empty) left sidebar: the ledger's wide table needs the room.
 html_sidebars = {
-    page: [] for page in ("index", "main-job", "reproduction", "benchmarks", "conventions")
+    page: []
+    for page in ("index", "main-job", "reproduction", "benchmarks", "conventions", "claim/*")
 }

@@ -12,6 +12,9 @@
   made relative to the page that includes them (``conf.py``'s ``sibp_repo_pages``);
 - each tutorial page gets its committed full-mode notes (``figures/NN_*.md``, with their
   figures) appended, labelled as the full run;
+- the claims (``docs/claims/*.md``, read by ``docs/make_claims.py``): one page per claim in
+  ``claim/`` and the home page's table, written at build time; the ``verdict`` role shows
+  a verdict as a badge;
 - the ``method-step`` directive: the source of one method's ``step`` (paths in
   ``conf.py``'s ``sibp_method_steps``), with a link to its API entry.
 """
@@ -25,6 +28,7 @@ import os
 import posixpath
 import re
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -33,6 +37,9 @@ from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "docs"))
+import make_claims  # noqa: E402
+
 FIGURES = ROOT / "figures"
 LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)\)")
 
@@ -91,6 +98,9 @@ def _page_of(repo_path: str, app) -> str | None:
     for page, path in app.config.sibp_repo_pages.items():
         if path == repo_path:
             return page
+    m = re.fullmatch(r"docs/claims/([A-Z]+\d+)\.md", repo_path)
+    if m:
+        return f"{CLAIM_PAGES}/{m.group(1)}"
     m = re.fullmatch(r"figures/(\d\d_[A-Za-z0-9_]+)\.md", repo_path)
     if m and (ROOT / "tutorials" / f"{m.group(1)}.py").is_file():
         return f"{_gallery_dir(app)}/{m.group(1)}"
@@ -119,7 +129,8 @@ def rewrite_markdown(text: str, file_dir: str, parent_doc: str, app) -> str:
         if page is None:
             return f"{label or repo_path} (`{repo_path}` in the repository)"
         rel = posixpath.relpath(page, doc_dir or ".")
-        return f"[{label or page}]({rel}.md{'#' + anchor if anchor else ''})"
+        suffix = ".rst" if page.startswith(_gallery_dir(app) + "/") else ".md"  # gallery: rST
+        return f"[{label or page}]({rel}{suffix}{'#' + anchor if anchor else ''})"
 
     return LINK.sub(fix, text)
 
@@ -195,6 +206,37 @@ def on_source_read(app, docname, source) -> None:
         )
 
 
+# ------------------------------------------------------------------ claims
+CLAIM_PAGES = "claim"  # docs/claim/<ID>.md, written at build time (git-ignored)
+
+
+def write_claim_pages(app) -> None:
+    """``claim/<ID>.md`` for every claim file; the home page's table and the ledger's
+    (hidden) toctree of the claim pages in ``_generated/``."""
+    src = Path(app.srcdir)
+    out = src / CLAIM_PAGES
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    claims = make_claims.load_claims()
+    for c in claims:
+        page = f"{CLAIM_PAGES}/{c.id}"
+        text = rewrite_markdown(make_claims.claim_page(c), "docs/claims", page, app)
+        (out / f"{c.id}.md").write_text(text)
+    gen = src / "_generated"
+    (gen / "claims_table.md").write_text(make_claims.home_table(claims, CLAIM_PAGES))
+    toc = "\n".join(f"{CLAIM_PAGES}/{c.id}" for c in claims)
+    (gen / "claims_toctree.md").write_text(f"```{{toctree}}\n:hidden:\n\n{toc}\n```\n")
+
+
+def verdict_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{verdict}`partly``` : the verdict as a badge (``.verdict-partly`` in sibp.css)."""
+    if text not in make_claims.VERDICTS:
+        msg = inliner.reporter.error(f"verdict must be one of {make_claims.VERDICTS}, got {text!r}")
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    slug = text.replace(" ", "-")
+    return [nodes.inline(rawtext, text, classes=["verdict", f"verdict-{slug}"])], []
+
+
 # ------------------------------------------------------------- method-step
 class MethodStep(SphinxDirective):
     """``.. method-step:: sibp``: the source of that method's ``step`` (the object path is in
@@ -247,8 +289,10 @@ def setup(app):
     app.add_config_value("sibp_method_steps", {}, "env")
     app.add_config_value("sibp_repo_pages", {}, "env")
     app.add_directive("method-step", MethodStep)
+    app.add_role("verdict", verdict_role)
     app.connect("builder-inited", set_tutorial_environment, priority=100)
     app.connect("builder-inited", write_included_markdown, priority=100)
+    app.connect("builder-inited", write_claim_pages, priority=101)
     app.connect("source-read", on_source_read)
     app.connect("viewcode-follow-imported", follow_imported)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
