@@ -301,3 +301,11 @@ def test_a_diverged_run_prints_diverged_aligned_and_no_broken_metric(capsys, tmp
     assert "diverged at epoch" in row
     test_col = lines[head].index("test acc") + len("test acc")
     assert row[test_col - 1] == "/"
+
+
+def test_an_option_and_its_p_form_are_one_run_with_one_log(capsys, tmp_path):
+    for how in (["--eta", "10"], ["-p", "eta=10"]):
+        rc, out, err = run(capsys, "train", "sibp", *QUICK, *how, "--out", str(tmp_path))
+        assert rc == 0, err
+    assert len(list(tmp_path.glob("*.jsonl"))) == 1
+    assert config_hyper(tmp_path) == {"sibp": {"eta": 10.0, "lam": 0.5}}

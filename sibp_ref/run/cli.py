@@ -520,6 +520,7 @@ def _cores() -> int:
 def cmd_train(args) -> int:
     _preflight(args)
     from ..methods import method_spec
+    from .config import log_path
 
     _check_param_keys(args, [method_spec(args.method).name])
     out = _check_out(Path(args.out) if args.out else DEFAULT_OUT / f"train-{args.dataset}")
@@ -527,7 +528,7 @@ def cmd_train(args) -> int:
     results = _grid(args, cfgs, out)
     cfg, h = results[0]
     print(format_table(results))
-    print(f"log: {out / (cfg.key() + '.jsonl')}")
+    print(f"log: {log_path(out, cfg)}")
     return 0
 
 

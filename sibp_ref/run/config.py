@@ -1,7 +1,12 @@
 """A run described by plain values (:class:`RunConfig`), and how to build and train it.
 
 The config's :meth:`RunConfig.key` names its log: the same settings always give the same
-file, so a grid finds the runs it has done.
+file, so a grid finds the runs it has done. The key hashes the settings in their normal form
+(:meth:`RunConfig.settings`: the method's hyper-parameters through
+:func:`sibp_ref.methods.hyper_of`, numbers as the type of their field), so ``eta=10`` and
+``eta=10.0`` are one run with one log. A config already in normal form has the key it always
+had; a log written under the key of the settings as given (:meth:`RunConfig.legacy_key`, the
+scheme before the normal form) is found by :func:`log_path` and used where it lies.
 """
 
 from __future__ import annotations
@@ -9,15 +14,26 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .. import backend as B
 from .loop import Job, method_needs, prepare, train
 from .records import History
 
-__all__ = ["RunConfig", "run_config", "build", "build_job", "load_for", "method_needs", "Job"]
+__all__ = [
+    "RunConfig",
+    "run_config",
+    "log_path",
+    "build",
+    "build_job",
+    "load_for",
+    "method_needs",
+    "Job",
+]
 
 
 @dataclass
@@ -56,12 +72,26 @@ class RunConfig:
     net: str | None = None
 
     def settings(self) -> dict:
-        from ..methods import hyper_of
+        """The settings that make the run, in normal form: what its key hashes."""
+        from ..data import canonical_name
+        from ..methods import hyper_of, method_spec
 
+        d = self._fields()
+        d["method"] = method_spec(self.method).name
+        d["dataset"] = canonical_name(self.dataset)
+        d["hyper"] = hyper_of(self.method, **self.hyper)
+        for name, f in self.__dataclass_fields__.items():
+            if f.type in ("int", "float", "int | None") and _is_number(d.get(name)):
+                d[name] = (float if f.type == "float" else int)(d[name])
+        for name in ("hidden", "sizes"):
+            if d.get(name) is not None:
+                d[name] = [int(v) for v in d[name]]
+        return d
+
+    def _fields(self) -> dict:
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
         d["sizes"] = None if self.sizes is None else list(self.sizes)
-        d["hyper"] = hyper_of(self.method, **self.hyper)
         d.pop("data_dir")  # where the files are does not change the run
         if self.net is None:
             d.pop("net")  # so that the key of an MLP run is that of the logs already written
@@ -72,8 +102,38 @@ class RunConfig:
 
     def key(self) -> str:
         """A file name that changes whenever a setting that matters changes."""
-        h = hashlib.sha256(json.dumps(self.settings(), sort_keys=True).encode()).hexdigest()
-        return f"{self.method}-{h[:10]}"
+        d = self.settings()
+        return _key(d["method"], d)
+
+    def legacy_key(self) -> str:
+        """The key of the settings as given, with the registry's defaults filled but nothing
+        normalised: the scheme of the logs written before the normal form."""
+        from ..methods import method_spec
+
+        d = self._fields()
+        d["hyper"] = {**method_spec(self.method).defaults, **self.hyper}
+        return _key(self.method, d)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _key(method: str, settings: dict) -> str:
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    return f"{method}-{h[:10]}"
+
+
+def log_path(out_dir: str | os.PathLike, cfg: RunConfig) -> Path:
+    """Where the log of ``cfg`` is in ``out_dir``: ``<key>.jsonl``, or the log (and beside
+    it the checkpoint and lock) of the same run under its :meth:`RunConfig.legacy_key` when
+    only that one exists. That log is used where it lies, not renamed: a process of the
+    older code may be writing it under its lock, which this process then respects."""
+    new = Path(out_dir) / f"{cfg.key()}.jsonl"
+    old = new.with_name(f"{cfg.legacy_key()}.jsonl")
+    if new != old and not new.exists() and (old.exists() or old.with_suffix(".lock").exists()):
+        return old
+    return new
 
 
 def load_for(cfg: RunConfig, cache: dict | None) -> Any:

@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import backend as B
 from .checkpoint import Snapshot, unflatten
-from .config import RunConfig, build_job, run_config
+from .config import RunConfig, build_job, log_path, run_config
 from .env import environment
 from .files import RunFiles
 from .lock import RunLocked
@@ -280,7 +280,8 @@ def run_grid(
     keep_checkpoints: bool = False,
     skip_locked: bool = False,
 ) -> list[tuple[RunConfig, History | None]]:
-    """Run every config, logging each to ``out_dir/<key>.jsonl``; results in input order.
+    """Run every config, logging each to ``out_dir/<key>.jsonl`` (:func:`~.config.log_path`);
+    results in input order.
 
     With ``resume``, a config whose log ends with a finished or diverged record is read
     back instead of run again, and one that was interrupted goes on from its checkpoint.
@@ -297,7 +298,7 @@ def run_grid(
     results: list = [None] * len(configs)
     todo = []
     for i, cfg in enumerate(configs):
-        path = out / f"{cfg.key()}.jsonl"
+        path = log_path(out, cfg)
         h = _finished_log(path, resume)
         if h is not None:
             results[i] = (cfg, h)
