@@ -67,12 +67,13 @@ def test_a_damaged_log_is_moved_aside_and_the_run_redone(tmp_path, capsys):
     assert without_time(read_log(log).records) == without_time(want)
 
 
-def test_a_log_is_appended_to_never_truncated(tmp_path):
+def test_an_ended_run_started_over_keeps_its_old_log_beside_the_new_one(tmp_path):
     log = finished_log(tmp_path)
     before = log.read_bytes()
-    run_grid([CFG], tmp_path, resume=False)  # run again from the start
-    after = log.read_bytes()
-    assert after.startswith(before) and after.count(b'"event": "start"') == 2
+    with pytest.warns(RunNote, match="ran again from the start; its log is now"):
+        run_grid([CFG], tmp_path, resume=False)  # run again from the start
+    assert (tmp_path / f"{log.name}.previous").read_bytes() == before
+    assert log.read_bytes().count(b'"event": "start"') == 1
     assert read_log(log).status == "finished"
 
 

@@ -83,6 +83,11 @@ def test_a_run_interrupted_twice_and_resumed_equals_the_run_never_interrupted(
     same_params(done.params, whole.params)
     back = read_log(log)  # the log, read back, has each epoch once
     assert back.status == "finished"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    epochs = [ev["epoch"] for ev in lines if ev["event"] == "epoch"]
+    assert epochs == list(range(6))  # one line per epoch, as a JSON-lines reader sees them
+    assert [ev["event"] for ev in lines].count("start") == 1
+    assert [ev["epoch"] for ev in lines if ev["event"] == "resume"] == [2, 3]
     assert without_time(back.records) == without_time(whole.records)
     assert [r["time"] for r in back.records] == [r["time"] for r in done.records]
     assert not (tmp_path / "r.ckpt.npz").exists()  # dropped once the run ended

@@ -3,8 +3,9 @@
 ``<key>.jsonl`` is the log (:mod:`sibp_ref.run.records`), ``<key>.ckpt.npz`` the checkpoint
 of the last epoch (:mod:`sibp_ref.run.checkpoint`), ``<key>.lock`` the lock
 (:mod:`sibp_ref.run.lock`). After each epoch the checkpoint is replaced first, then the
-record appended: a resumed run rewrites its records from the checkpoint after a ``resume``
-event, so a record written after the last checkpoint cannot be counted twice.
+record appended; a resumed run rewrites its log from the checkpoint (one line per epoch, see
+:mod:`sibp_ref.run.records`), so a record written after the last checkpoint is never counted
+twice and one the kill kept from the log is written from the checkpoint.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from .checkpoint import Snapshot, load_checkpoint, save_checkpoint
 from .lock import RunLock
-from .records import LogError, RunLog, RunNote, move_aside, read_log
+from .records import LogError, RunLog, RunNote, move_aside, read_events, rewrite_log
 
 __all__ = ["RunFiles"]
 
@@ -46,24 +47,44 @@ class RunFiles:
             return None
 
     def begin(self, settings: dict, env: dict, records: list) -> None:
-        """Start the log (``records`` empty) or mark a resume and rewrite ``records``.
+        """Open the log: a new one with its start line (``records`` empty), or, resuming from
+        a checkpoint that holds ``records``, the log rewritten to its start line, one line per
+        epoch of ``records``, its earlier resume notes and a new one.
 
-        A damaged log is moved aside with a note; the run's records are in its checkpoint.
+        A damaged log is moved aside with a note (the run's records are in its checkpoint), and
+        so is the log of an ended run started over (``resume=False``): no result is lost.
         """
-        if self.log.exists():
-            try:
-                read_log(self.log)
-            except LogError as exc:
-                dest = move_aside(self.log)
-                warnings.warn(f"{exc}. Moved it to {dest}", RunNote, stacklevel=2)
-        self.writer = RunLog(self.log)
         now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        if records and self.log.stat().st_size > 0:
-            self.writer.write("resume", epoch=records[-1]["epoch"], env=env, resumed=now)
-        else:
-            self.writer.write("start", settings=settings, env=env, started=now)
-        for rec in records:
-            self.writer.write("epoch", **rec)
+        events = [{"event": "start", "settings": settings, "env": env, "started": now}]
+        if not records and any(ev["event"] == "end" for ev in self._events()):
+            dest = move_aside(self.log, "previous")
+            warnings.warn(f"{self.log} ran again from the start; its log is now {dest}", RunNote,
+                          stacklevel=2)  # fmt: skip
+        if records:
+            old = self._events()
+            starts = [i for i, ev in enumerate(old) if ev["event"] == "start"]
+            if starts:
+                events, old = [old[starts[-1]]], old[starts[-1] + 1 :]
+            notes = [ev for ev in old if ev["event"] == "resume"]
+            for rec in records:
+                events.append({"event": "epoch", **rec})
+                events += [ev for ev in notes if ev.get("epoch") == rec["epoch"]]
+            events.append({"event": "resume", "epoch": records[-1]["epoch"], "env": env,
+                           "resumed": now})  # fmt: skip
+        rewrite_log(self.log, events)
+        self.writer = RunLog(self.log)
+
+    def _events(self) -> list[dict]:
+        """The log's records so far; none when there is no log or it is damaged (moved
+        aside, with a note)."""
+        if not self.log.is_file():
+            return []
+        try:
+            return read_events(self.log)
+        except LogError as exc:
+            dest = move_aside(self.log)
+            warnings.warn(f"{exc}. Moved it to {dest}", RunNote, stacklevel=3)
+            return []
 
     def epoch(self, rec: dict, snap: Snapshot | None) -> None:
         """Replace the checkpoint by ``snap`` (None: a run that ends here), then log ``rec``."""

@@ -3,14 +3,25 @@
 A log is one JSON object per line, each with an ``event``:
 
 - ``start``: the settings (and versions, see :mod:`sibp_ref.run.env`) of a run begun afresh;
-- ``resume``: the run goes on from its checkpoint; the ``epoch`` records that follow replace
-  those before it;
+- ``resume``: the run went on from its checkpoint after epoch ``epoch`` (a note: where, when,
+  on which machine);
 - ``epoch``: the measurements after one epoch (epoch 0 is before training);
 - ``end``: ``finished`` or ``diverged``, with the reason.
 
+**One line per epoch.** A run appends as it goes (a kill loses at most the line being
+written), and a resumed run first rewrites its log, once, through a temporary file renamed
+over it (:func:`rewrite_log`): the start line, one epoch line per epoch its checkpoint holds,
+the resume notes, and nothing of what followed the checkpoint. So a log read with ``jq`` or
+pandas has each epoch once, however often the run was interrupted, and a kill during the
+rewrite leaves the old log or the new one, never a mix. (The alternative, a resume marker
+that voids the lines after it, keeps the file append-only but leaves every reader to apply
+the voiding; the rename is atomic, so appending buys no safety the rewrite lacks.)
+
 Reading is strict: a line that is not JSON, not UTF-8, or not one of these records is an
 error that names the file and the line (:class:`LogError`). Only a torn **last** line, what a
-kill mid-write leaves, is dropped, with a :class:`RunNote`.
+kill mid-write leaves, is dropped, with a :class:`RunNote`. An epoch line replaces the lines
+of that epoch and any later one before it, which reads the logs written before the rewrite
+(each resume restated every earlier epoch) with the same values.
 """
 
 from __future__ import annotations
@@ -25,7 +36,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["History", "LogError", "RunNote", "RunLog", "read_log", "jsonable", "move_aside"]
+__all__ = [
+    "History",
+    "LogError",
+    "RunNote",
+    "RunLog",
+    "read_log",
+    "read_events",
+    "rewrite_log",
+    "jsonable",
+    "move_aside",
+]
 
 EVENTS = ("start", "resume", "epoch", "end")
 
@@ -143,18 +164,15 @@ def read_log(path: str | os.PathLike) -> History:
 
     Raises :class:`LogError` naming the file and line for anything else that is not a record.
     """
-    path = Path(path)
     hist = History(settings={})
-    for i, line in enumerate(_lines(path), start=1):
-        ev = _event(path, i, line)
-        if ev is None:
-            continue
+    for ev in read_events(path):
         kind = ev.pop("event")
         if kind in ("start", "resume"):
             if kind == "start":
-                hist.settings = ev.get("settings", {})
-            hist.records, hist.status, hist.reason, hist.end = [], "running", None, None
-        elif kind == "epoch":
+                hist.settings, hist.records = ev.get("settings", {}), []
+            hist.status, hist.reason, hist.end = "running", None, None
+        elif kind == "epoch":  # it replaces that epoch and any later one (module docstring)
+            hist.records = [r for r in hist.records if r.get("epoch", -1) < ev.get("epoch", 0)]
             hist.records.append(ev)
         else:
             hist.status = ev.get("status", "finished")
@@ -162,29 +180,49 @@ def read_log(path: str | os.PathLike) -> History:
     return hist
 
 
-def move_aside(path: Path) -> Path:
-    """Rename a damaged log to ``<name>.damaged[-N]`` (never over another) and say so."""
-    n, dest = 0, path.with_name(path.name + ".damaged")
+def read_events(path: str | os.PathLike) -> list[dict]:
+    """The records of a log in order, each a dict with its ``event`` (:class:`LogError`
+    for a line that is not one; a torn last line is dropped with a note)."""
+    path = Path(path)
+    events = (_event(path, i, line) for i, line in enumerate(_lines(path), start=1))
+    return [ev for ev in events if ev is not None]
+
+
+def rewrite_log(path: str | os.PathLike, events: list[dict]) -> None:
+    """Replace the log at ``path`` by ``events`` (dicts with their ``event``), atomically:
+    written to a temporary file in the same folder, synced, and renamed over it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for ev in events:
+                f.write(json.dumps(jsonable(ev)) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def move_aside(path: Path, why: str = "damaged") -> Path:
+    """Rename a log to ``<name>.<why>[-N]`` (never over another file); the new path."""
+    n, dest = 0, path.with_name(f"{path.name}.{why}")
     while dest.exists():
         n += 1
-        dest = path.with_name(f"{path.name}.damaged-{n}")
+        dest = path.with_name(f"{path.name}.{why}-{n}")
     os.replace(path, dest)
     return dest
 
 
 class RunLog:
-    """Append-only JSON lines, flushed per record (``path=None`` writes nothing).
-
-    Opening repairs only what a kill leaves: a torn last line is cut off (with a note), so
-    the next record starts on a line of its own.
-    """
+    """Append-only JSON lines, flushed per record (``path=None`` writes nothing). It appends
+    to a log that :func:`rewrite_log` has just written whole, so no torn line precedes it."""
 
     def __init__(self, path: str | os.PathLike | None) -> None:
         self.f = None
         if path is not None:
             p = Path(path)
             p.parent.mkdir(parents=True, exist_ok=True)
-            _cut_torn_tail(p)  # read_log, which the caller ran first, noted it
             self.f = open(p, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def write(self, event: str, **fields: Any) -> None:
@@ -196,19 +234,3 @@ class RunLog:
         if self.f is not None:
             self.f.close()
             self.f = None
-
-
-def _cut_torn_tail(p: Path) -> None:
-    if not p.is_file() or p.stat().st_size == 0:
-        return
-    with open(p, "rb+") as f:
-        data = f.read()
-        if data.endswith(b"\n"):
-            return
-        keep = data.rfind(b"\n") + 1
-        try:
-            json.loads(data[keep:])
-            f.write(b"\n")  # a whole record, only its newline is missing
-            return
-        except ValueError:
-            f.truncate(keep)
