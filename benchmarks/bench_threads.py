@@ -50,13 +50,10 @@ def problem(method: str, batch: int):
 
 
 def modes() -> dict:
-    """How a step is run: NumPy's and SciPy's pools at their default threads; the same with
-    SciPy's solver pool at one thread, as ``train`` runs every step; every pool at one."""
-    from sibp_ref.run.threads import one_thread_for_solves
-
+    """How a step is run: every pool at its default threads (as ``train`` runs every step:
+    no step loads SciPy, so there is no second pool to limit); every pool at one."""
     return {
         "default": contextlib.nullcontext,
-        "as train": one_thread_for_solves,
         "1 thread": lambda: threadpool_limits(limits=1),
     }
 

@@ -17,7 +17,16 @@ from pathlib import Path
 
 from .checkpoint import Snapshot, load_checkpoint, save_checkpoint
 from .lock import RunLock
-from .records import LogError, RunLog, RunNote, move_aside, read_events, rewrite_log
+from .records import (
+    History,
+    LogError,
+    RunLog,
+    RunNote,
+    move_aside,
+    read_events,
+    read_log,
+    rewrite_log,
+)
 
 __all__ = ["RunFiles"]
 
@@ -37,6 +46,19 @@ class RunFiles:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.lock.acquire()
         return self
+
+    def ended(self) -> History | None:
+        """The log's history when it says the run ended (nothing is left to run); a damaged
+        log is moved aside with a note, and the run goes on as without one."""
+        if not self.log.is_file():
+            return None
+        try:
+            h = read_log(self.log)
+        except LogError as exc:
+            dest = move_aside(self.log)
+            warnings.warn(f"{exc}. Moved it to {dest}; running it again", RunNote, stacklevel=3)
+            return None
+        return h if h.done else None
 
     def checkpoint(self) -> Snapshot | None:
         """The last checkpoint; an unreadable one is dropped with a note (runs from 0)."""

@@ -20,8 +20,6 @@ a time, each finishing its runs one by one.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import dataclasses
-import json
 import os
 import time
 import warnings
@@ -30,18 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .. import backend as B
-from .checkpoint import Snapshot, unflatten
+from .checkpoint import Snapshot
 from .config import RunConfig, build_job, log_path, run_config
 from .env import environment
 from .files import RunFiles
 from .lock import RunLocked
-from .loop import advance, end_fields, first_state, restore, snapshot
+from .loop import epochs, history, snapshot, write_records
 from .progress import GridProgress
-from .records import History, LogError, RunNote, jsonable, move_aside, read_log
-from .threads import call_with_blas_threads, cores, one_thread_for_solves, threads_per_worker
+from .records import History, RunNote
+from .threads import call_with_blas_threads, cores, threads_per_worker
 
 __all__ = ["run_grid", "make_executor", "BlasLimitedExecutor", "EpochResult", "epoch_task"]
 
@@ -111,114 +107,63 @@ BUILD_RATIO = 10.0
 
 @dataclass
 class EpochResult:
-    """What a worker sends back: the new records, the checkpoint after the last of them
-    (None at the end; ``final`` then holds all records and the last finite parameters),
-    the run's settings and the worker's environment."""
+    """What a worker sends back: the run's settings and the worker's environment; ``before``,
+    the records of the checkpoint it resumed from (None: it started afresh); the new records
+    and the state after them, as a checkpoint while the run goes on (``snap``) or as the
+    run's :class:`History` once it has ended (``history``, parameters as NumPy arrays)."""
 
-    records: list
-    snap: Snapshot | None
     settings: dict
     env: dict
-    end: dict | None = None
-    final: Snapshot | None = None
-
-
-def _epochs(job, rs, new: list, budget: float):
-    spent = 0.0
-    while rs.status == "running" and rs.epoch < job.epochs and (not new or spent < budget):
-        t0 = time.perf_counter()
-        rs = advance(job, rs)
-        spent += time.perf_counter() - t0
-        new.append(rs.records[-1])
-    return rs
+    before: list | None
+    records: list
+    snap: Snapshot | None = None
+    history: History | None = None
 
 
 def epoch_task(cfg: RunConfig, snap: Snapshot | None) -> EpochResult:
-    """The next epochs of ``cfg`` from ``snap`` (None: a fresh run, from epoch 0): one, or
+    """The next epochs of ``cfg`` from ``snap`` (None, or a checkpoint of other settings: a
+    fresh run from epoch 0), through the one driver :func:`~.loop.epochs`: one epoch, or
     more while they cost less than :data:`BUILD_RATIO` times building the run."""
     t0 = time.perf_counter()
     job, settings, params = build_job(cfg)
-    budget = BUILD_RATIO * (time.perf_counter() - t0)
-    with one_thread_for_solves():
-        if snap is None:
-            rs = first_state(job, params, cfg.seed)
-            new = [rs.records[0]]
+    budget, t1 = BUILD_RATIO * (time.perf_counter() - t0), time.perf_counter()
+    new, before = [], None
+    for i, rs in enumerate(epochs(job, params, cfg.seed, settings, snap)):
+        if i == 0 and rs.resumed:
+            before = rs.records
         else:
-            rs, new = restore(snap, job), []
-        rs = _epochs(job, rs, new, budget)
-    if rs.status == "running" and rs.epoch >= job.epochs:
-        rs = dataclasses.replace(rs, status="finished")
-    env = environment(B.namespace(job.X))
-    res = EpochResult(records=new, snap=None, settings=settings, env=env)
-    if rs.status == "running":
+            new.append(rs.records[-1])
+        if i > 0 and rs.status == "running" and time.perf_counter() - t1 >= budget:
+            break
+    res = EpochResult(settings, environment(B.namespace(job.X)), before, new)
+    if rs.status != "diverged":
         res.snap = snapshot(rs, settings)
-    else:
-        res.end = end_fields(rs)
-        res.final = snapshot(dataclasses.replace(rs, params=rs.good_params), settings)
+    if rs.status != "running":
+        res.history = history(rs, settings, host=True)
     return res
 
 
 # ------------------------------------------------------------------ the driver
 @dataclass
 class _Active:
-    """A run this process drives: its files, and the checkpoint it resumed from."""
+    """A run this process drives: its place in the results, its config and its files."""
 
     index: int
     cfg: RunConfig
     files: RunFiles
-    resumed: Snapshot | None
     begun: bool = False
-
-
-def _finished_log(path: Path, resume: bool) -> History | None:
-    """The history in ``path`` when it says the run is done; a damaged log is moved aside."""
-    if not (resume and path.is_file()):
-        return None
-    try:
-        h = read_log(path)
-    except LogError as exc:
-        dest = move_aside(path)
-        warnings.warn(f"{exc}. Moved it to {dest}; running it again", RunNote, stacklevel=3)
-        return None
-    return h if h.done else None
-
-
-def _config_checkpoint(files: RunFiles, cfg: RunConfig) -> Snapshot | None:
-    snap = files.checkpoint()
-    want = json.loads(json.dumps(jsonable(cfg.settings())))
-    if snap is None or snap.meta.get("settings", {}).get("config") != want:
-        return None
-    return snap
-
-
-def _history(res: EpochResult) -> History:
-    """The history of a run that ended on a worker (parameters as NumPy arrays)."""
-    m = res.final.meta
-    params = [tuple(p) for p in unflatten(m["params"], res.final.arrays, None, np, None)]
-    return History(
-        settings=res.settings,
-        records=list(m["records"]),
-        status=res.end["status"],
-        params=params,
-        reason=res.end.get("reason"),
-        params_epoch=res.end.get("params_epoch", m["epoch"]),
-        end=res.end,
-    )
 
 
 def _take(act: _Active, res: EpochResult) -> History | None:
     """Write what a worker sent; the run's history when it has ended."""
     if not act.begun:
-        before = act.resumed.meta["records"] if act.resumed is not None else []
-        act.files.begin(res.settings, res.env, before)
+        act.files.begin(res.settings, res.env, res.before or [])
         act.begun = True
-    for i, rec in enumerate(res.records):
-        act.files.epoch(rec, res.snap if i == 0 else None)  # the checkpoint holds them all
-    if res.end is None:
-        return None
-    act.files.end(**res.end)
-    act.files.close()
-    return _history(res)
+    h = res.history
+    write_records(act.files, res.records, res.snap, None if h is None else h.end)
+    if h is not None:
+        act.files.close()
+    return h
 
 
 def _note_skipped(exc: RunLocked, depth: int) -> None:
@@ -240,8 +185,8 @@ def _submit_all(todo, executor, keep, resume, skip_locked) -> dict:
             for act in running.values():
                 act.files.close()
             raise
-        snap = _config_checkpoint(files, cfg) if resume else None
-        running[executor.submit(epoch_task, cfg, snap)] = _Active(i, cfg, files, snap)
+        snap = files.checkpoint() if resume else None
+        running[executor.submit(epoch_task, cfg, snap)] = _Active(i, cfg, files)
     return running
 
 
@@ -299,7 +244,7 @@ def run_grid(
     todo = []
     for i, cfg in enumerate(configs):
         path = log_path(out, cfg)
-        h = _finished_log(path, resume)
+        h = RunFiles(path).ended() if resume else None
         if h is not None:
             results[i] = (cfg, h)
         else:
@@ -316,7 +261,7 @@ def run_grid(
 def _run_serial(todo, results, *, keep, resume, progress, on_skip, skip_locked) -> None:
     cache: dict = {}
     for i, cfg, path in todo:
-        h = _finished_log(path, resume)  # another process may have finished it meanwhile
+        h = RunFiles(path).ended() if resume else None  # another process may have ended it
         if h is not None:
             results[i] = (cfg, h)
             continue

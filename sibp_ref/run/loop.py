@@ -7,11 +7,14 @@ the loss and the accuracy, ``||∂J/∂W_1||`` (Fig. 7), optionally ``|Δw|`` (F
 wall time spent in the steps.
 
 The pieces: :func:`prepare` checks the inputs once and fixes what a run is (a
-:class:`Job`); :func:`first_state` measures epoch 0; :func:`advance` runs one epoch
-(:func:`epoch_batches`, ``method.step``) and measures it (:func:`measure`); the
-:class:`RunState` between epochs is all a run needs to go on, and :func:`snapshot` /
-:func:`restore` turn it into a checkpoint and back. A grid's workers call the same pieces
-(:mod:`sibp_ref.run.grid`), so a run gives the same records wherever it runs.
+:class:`Job`); :func:`epochs` is the one driver of a run, single or in a grid: from a
+checkpoint or from epoch 0 (:func:`first_state` measures it), one :func:`advance` after
+another (:func:`epoch_batches`, ``method.step``, then :func:`measure`); the :class:`RunState`
+between epochs is all a run needs to go on, and :func:`snapshot` / :func:`restore` turn it
+into a checkpoint and back. :func:`train` writes each state to the run's files as it comes;
+a grid's workers (:func:`sibp_ref.run.grid.epoch_task`) send a few epochs back to the process
+that writes them, through the same :func:`write_records`; so a run gives the same records and
+the same log wherever it runs.
 
 A run whose loss or parameters stop being finite ends and is marked ``diverged`` (Table 2's
 "/" entries): its last record has no metric of the broken network, and the history keeps the
@@ -39,8 +42,7 @@ from .env import environment
 from .files import RunFiles
 from .inputs import check_inputs
 from .progress import Progress
-from .records import History, LogError, jsonable, read_log
-from .threads import one_thread_for_solves
+from .records import History, jsonable
 
 __all__ = [
     "DivergedError",
@@ -51,9 +53,11 @@ __all__ = [
     "prepare",
     "first_state",
     "advance",
+    "epochs",
     "snapshot",
     "restore",
     "history",
+    "write_epochs",
     "method_needs",
     "SAMPLING",
 ]
@@ -105,6 +109,7 @@ class RunState:
     status: str = "running"
     reason: str | None = None
     diverged_at: dict | None = None
+    resumed: bool = False
 
 
 class _StepFailed(Exception):
@@ -258,7 +263,10 @@ def advance(job: Job, rs: RunState, bar: Progress | None = None) -> RunState:
         return _diverge(rs, _diverged_record(job, epoch, k, elapsed, rec["train_loss"]), why)
     note = f"loss {rec['train_loss']:.4g} acc {rec.get('test_acc', rec['train_acc']):.3f}"
     bar.update(epoch, job.steps, job.steps, note, force=True)
-    return dataclasses.replace(rs, records=[*rs.records, rec], good_params=params, good_epoch=epoch)
+    status = "finished" if epoch >= job.epochs else "running"
+    return dataclasses.replace(
+        rs, records=[*rs.records, rec], good_params=params, good_epoch=epoch, status=status
+    )
 
 
 def first_state(job: Job, params: list, seed: int) -> RunState:
@@ -270,7 +278,24 @@ def first_state(job: Job, params: list, seed: int) -> RunState:
     if not math.isfinite(rec["train_loss"]):
         rec = _diverged_record(job, 0, 0, 0.0, rec["train_loss"])
         return _diverge(rs, rec, "the initial training loss is not finite")
-    return dataclasses.replace(rs, records=[rec])
+    return dataclasses.replace(rs, records=[rec], status="running" if job.epochs else "finished")
+
+
+def epochs(job: Job, params: list, seed: int, settings: dict, snap: Snapshot | None,
+           bar: Progress | None = None) -> Iterator[RunState]:  # fmt: skip
+    """The run, epoch by epoch: the one driver of every run, single or in a grid.
+
+    The first state is the start: the checkpoint ``snap`` when it is of these ``settings``
+    (``resumed``), else epoch 0 measured; then one state per :func:`advance`, until the run
+    has finished or diverged. The caller writes each state's last record where it wants.
+    """
+    resumed = snap is not None and snap.meta.get("settings") == _as_json(settings)
+    rs = restore(snap, job) if resumed else first_state(job, params, seed)
+    yield rs
+    rs = dataclasses.replace(rs, resumed=False)
+    while rs.status == "running":
+        rs = advance(job, rs, bar)
+        yield rs
 
 
 # ------------------------------------------------------------------ checkpoints
@@ -300,26 +325,30 @@ def restore(snap: Snapshot, job: Job) -> RunState:
     state = unflatten(m["state"], snap.arrays, job.method.init(job.net, params), xp, dev)
     rng = np.random.Generator(np.random.PCG64())
     rng.bit_generator.state = m["rng"]
-    return RunState(
-        m["epoch"], m["step"], m["elapsed"], params, state, rng, m["records"], params, m["epoch"]
-    )
+    status = "running" if m["epoch"] < job.epochs else "finished"
+    return RunState(m["epoch"], m["step"], m["elapsed"], params, state, rng, m["records"],
+                    params, m["epoch"], status=status, resumed=True)  # fmt: skip
 
 
-def same_settings(snap: Snapshot | None, settings: dict) -> bool:
-    """Whether a checkpoint is of the run these settings describe."""
-    want = json.loads(json.dumps(jsonable(settings)))
-    return snap is not None and snap.meta.get("settings") == want
+def _as_json(settings: dict) -> Any:
+    """``settings`` as a checkpoint's JSON holds them (tuples as lists, NaN as null)."""
+    return json.loads(json.dumps(jsonable(settings)))
 
 
-def history(rs: RunState, settings: dict) -> History:
-    """The :class:`History` of a run that ended (or stopped) in ``rs``."""
+def history(rs: RunState, settings: dict, *, host: bool = False) -> History:
+    """The :class:`History` of a run that ended (or stopped) in ``rs``; ``host``: its
+    parameters as NumPy arrays (what a grid's worker sends back)."""
+    params = rs.good_params
+    if host:
+        params = [tuple(None if a is None else B.to_numpy(a) for a in p) for p in params]
     return History(
         settings=settings,
         records=list(rs.records),
         status=rs.status,
-        params=rs.good_params,
+        params=params,
         reason=rs.reason,
         params_epoch=rs.good_epoch,
+        end=end_fields(rs) if rs.status != "running" else None,
     )
 
 
@@ -420,46 +449,36 @@ def prepare(net, method, params, data, *, epochs=10, batch_size=100, sampling="s
     return job, {**(settings or {}), **own}
 
 
-def _ended_log(files: RunFiles) -> History | None:
-    """The log's history when, read under the run's lock, it says the run ended: a grid
-    shared by several processes checks this before its lock too, but a run can end between
-    that check and the lock, and must then not run again."""
-    if not files.log.is_file():
-        return None
-    try:
-        h = read_log(files.log)
-    except LogError:
-        return None  # a damaged log: run as without one
-    return h if h.done else None
+def write_epochs(files: RunFiles | None, rs: RunState, settings: dict, new: list) -> None:
+    """Log the ``new`` records of a run now in ``rs`` (:func:`write_records`)."""
+    if files is None:
+        return
+    snap = snapshot(rs, settings) if new and rs.status != "diverged" else None
+    write_records(files, new, snap, None if rs.status == "running" else end_fields(rs))
 
 
-def _start_or_resume(job, params, seed, run_settings, files, resume) -> tuple[RunState, bool]:
+def write_records(files: RunFiles, new: list, snap: Snapshot | None, end: dict | None) -> None:
+    """Log ``new`` records, replacing the checkpoint by ``snap`` (the state after the last of
+    them; None for a run that diverged) before the first, and the ``end`` record if any."""
+    for i, rec in enumerate(new):
+        files.epoch(rec, snap if i == 0 else None)
+    if end is not None:
+        files.end(**end)
+
+
+def _drive(job, params, seed, settings, files, resume, bar, callback) -> RunState:
+    """Run ``job`` to its end through :func:`epochs`, logging each epoch to ``files``."""
     snap = files.checkpoint() if files is not None and resume else None
-    if same_settings(snap, run_settings):
-        return restore(snap, job), True
-    return first_state(job, params, seed), False
-
-
-def _record_start(job, rs, resumed, settings, files, callback) -> RunState:
-    """Open the log (a start, or a resume and the records so far) and record epoch 0."""
-    if files is not None:
-        files.begin(settings, environment(B.namespace(job.X)), rs.records if resumed else [])
-        if not resumed:
-            ok = rs.status == "running"
-            files.epoch(rs.records[0], snapshot(rs, settings) if ok else None)
-    if callback is not None and not resumed:
-        callback(rs.records[0])
-    return rs
-
-
-def _run_epochs(job, rs, settings, files, bar, callback) -> RunState:
-    while rs.status == "running" and rs.epoch < job.epochs:
-        rs = advance(job, rs, bar)
-        if files is not None:
-            ok = rs.status == "running"
-            files.epoch(rs.records[-1], snapshot(rs, settings) if ok else None)
-        if callback is not None:
-            callback(rs.records[-1])
+    for i, rs in enumerate(epochs(job, params, seed, settings, snap, bar)):
+        new = rs.records[-1:]
+        if i == 0:  # the start: open the log
+            if files is not None:
+                env = environment(B.namespace(job.X))
+                files.begin(settings, env, rs.records if rs.resumed else [])
+            new = [] if rs.resumed else rs.records
+        write_epochs(files, rs, settings, new)
+        for rec in new if callback is not None else ():
+            callback(rec)
     return rs
 
 
@@ -517,17 +536,10 @@ def train(
     try:
         if files is not None:
             files.open()
-            ended = _ended_log(files) if resume else None
+            ended = files.ended() if resume else None
             if ended is not None:  # another process ended it before we held the lock
                 return ended
-        with one_thread_for_solves():
-            rs, resumed = _start_or_resume(job, params, seed, run_settings, files, resume)
-            rs = _record_start(job, rs, resumed, run_settings, files, callback)
-            rs = _run_epochs(job, rs, run_settings, files, bar, callback)
-        if rs.status == "running":
-            rs = dataclasses.replace(rs, status="finished")
-        if files is not None:
-            files.end(**end_fields(rs))
+        rs = _drive(job, params, seed, run_settings, files, resume, bar, callback)
     finally:
         bar.close()
         if files is not None:
