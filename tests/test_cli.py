@@ -132,6 +132,11 @@ def test_list_prints_the_settings_compare_runs(capsys, tmp_path):
     [
         (["train", "lbfgs"], "choose one of sgd"),
         (["compare", "sgd", "--dataset", "imagenet"], "choose one of synthetic"),
+        (["compare", "sgd", "--dataset", "mnsit"], "did you mean 'mnist'?"),
+        (["train", "sgd", "--net", "lenet", "--dataset", "mnist"], "did you mean 'lenet5'?"),
+        (["train", "sgd", "--data-dir", "/nonexistent"], "--data-dir does not apply"),
+        (["compare", "sibp", "--solver", "ncgg"], "did you mean 'ncg'?"),
+        (["train", "sibp", "-p", "itres=3"], "did you mean 'iters'?"),
         (["compare", "sgd", "--backend", "jax"], "choose one of numpy"),
         (["train", "sgd", "--sizes", "30,10", "-q"], "must start with 32 and end with 10"),
         (["train", "sgd", "--eta", "1"], "it takes"),
@@ -309,3 +314,13 @@ def test_an_option_and_its_p_form_are_one_run_with_one_log(capsys, tmp_path):
         assert rc == 0, err
     assert len(list(tmp_path.glob("*.jsonl"))) == 1
     assert config_hyper(tmp_path) == {"sibp": {"eta": 10.0, "lam": 0.5}}
+
+
+def test_compare_says_when_it_reads_finished_runs_and_how_to_train_them_again(capsys, tmp_path):
+    argv = ["compare", "sgd,adam", *QUICK, "--out", str(tmp_path), "--no-figure"]
+    rc, out, err = run(capsys, *argv)
+    assert rc == 0 and "read back" not in err, err
+    rc, again, err = run(capsys, *argv)
+    assert rc == 0 and again.split("logs:")[0] == out.split("logs:")[0]
+    assert "note: sgd, adam: read back from the finished runs in" in err
+    assert "--no-resume trains them again" in err

@@ -45,7 +45,7 @@ from typing import Any
 from .bcd import BCD
 from .bp import BP
 from .optimizers import RULES
-from .proxbp import ProxBP
+from .proxbp import PROXBP_SOLVERS, ProxBP
 from .sibp import SIBP
 
 __all__ = [
@@ -184,6 +184,9 @@ def make_method(name: str, **hyper: Any) -> Any:
         )
     return spec.cls(*spec.args, **hyper_of(spec.name, **hyper))
 
+
+#: The inner solvers each class takes by name (``solver=...``).
+SOLVERS = {SIBP: tuple(SIBP.solvers), ProxBP: PROXBP_SOLVERS}
 
 #: Other names a class takes for one setting; the normal form uses the second.
 ALIASES = {BP: {"eta": "lr"}, BCD: {"u_iters": "iters"}}

@@ -120,7 +120,6 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--activation", default="relu")
     g.add_argument(
         "--net",
-        choices=sorted(_net_names()),
         default=None,
         help="a convolutional network by name instead of the MLP of --hidden/--sizes "
         "(lenet5: 1x28x28 images, MNIST; lenet-cifar: 3x32x32, CIFAR-10)",
@@ -288,6 +287,23 @@ def _check_param_keys(args, methods: list[str]) -> None:
             )
 
 
+def _check_solvers(args, methods: list[str]) -> None:
+    """Refuse a solver name no method run here knows, naming the nearest."""
+    from ..methods.registry import SOLVERS, method_spec
+
+    given = [("--solver", "", args.solver)] if args.solver is not None else []
+    given += [(f"-p {k}", k.rpartition(".")[0], v) for k, v in args.param
+              if k.rpartition(".")[2] == "solver"]  # fmt: skip
+    for what, m, name in given:
+        for method in [m] if m else methods:
+            valid = SOLVERS.get(method_spec(method).cls)
+            if valid is not None and name not in valid:
+                raise CLIError(
+                    f"{what}: {method} has no solver {name!r}{_nearest(str(name), valid)}; "
+                    f"choose one of {', '.join(valid)}"
+                )
+
+
 def _given(args, name: str) -> bool:
     return getattr(args, name, None) is not None
 
@@ -366,14 +382,27 @@ def _configs(args, methods: list[str]) -> list:
 
 
 def _preflight(args) -> None:
-    """Fail fast, with one line, on what can be checked before any training."""
+    """Fail fast, with one line, on what can be checked before any training: every name
+    (backend, data set, net) with the nearest valid one, every count, every option that
+    does not apply to the data."""
     from .. import backend as B
-    from ..data import DATASETS
+    from ..data import DATASETS, canonical_name
 
     B.get_backend(args.backend)  # BackendError (a ValueError) says how to fix it
-    key = args.dataset.lower().replace("_", "-")
-    if key not in DATASETS and key not in ("fashion", "fmnist", "cifar-10"):
-        raise CLIError(f"unknown data set {args.dataset!r}; choose one of {', '.join(DATASETS)}")
+    try:
+        args.dataset = canonical_name(args.dataset)
+    except ValueError as exc:
+        raise CLIError(f"--dataset: {exc}{_nearest(args.dataset.lower(), DATASETS)}") from None
+    if args.net is not None and args.net not in _net_names():
+        raise CLIError(
+            f"--net: unknown net {args.net!r}{_nearest(args.net, _net_names())}; choose one "
+            f"of {', '.join(_net_names())}"
+        )
+    if args.dataset == "synthetic" and args.data_dir is not None:
+        raise CLIError(
+            "--data-dir does not apply to the generated data set (synthetic has no files); "
+            "drop it, or pass --dataset mnist, fashion-mnist or cifar10"
+        )
     for nm in ("batch_size", "epochs", "n_train", "bcd_n", "seed", "workers"):
         v = getattr(args, nm, None)
         low = 0 if nm in ("epochs", "seed") else 1
@@ -382,6 +411,17 @@ def _preflight(args) -> None:
             raise CLIError(f"--{nm.replace('_', '-')} {what}, got {v}")
     if not (args.init_std > 0 and math.isfinite(args.init_std)):
         raise CLIError(f"--init-std must be a finite number > 0, got {args.init_std}")
+
+
+def _say_read_back(results: list, out: Path) -> None:
+    """One note naming the runs whose finished logs were read instead of running them."""
+    old = [cfg.method for cfg, h in results if h is not None and h.read_back]
+    if old:
+        print(
+            f"note: {', '.join(old)}: read back from the finished runs in {out} (not trained "
+            "now; --no-resume trains them again)",
+            file=sys.stderr,
+        )
 
 
 def _num(x: Any, width: int, prec: int) -> str:
@@ -479,6 +519,7 @@ def cmd_compare(args) -> int:
     _preflight(args)
     methods = _methods(args)
     _check_param_keys(args, methods)
+    _check_solvers(args, methods)
     out = _check_out(Path(args.out) if args.out else DEFAULT_OUT / f"compare-{args.dataset}")
     cfgs = _configs(args, methods)
     if args.net is not None:
@@ -501,6 +542,7 @@ def cmd_compare(args) -> int:
         f"batch {c0.batch_size}, {c0.dtype} on {c0.backend}, seed {c0.seed}\n"
     )
     print(format_table(results))
+    _say_read_back(results, out)
     if not args.no_figure:
         from .report import plot_compare
 
@@ -523,11 +565,13 @@ def cmd_train(args) -> int:
     from .config import log_path
 
     _check_param_keys(args, [method_spec(args.method).name])
+    _check_solvers(args, [method_spec(args.method).name])
     out = _check_out(Path(args.out) if args.out else DEFAULT_OUT / f"train-{args.dataset}")
     cfgs = _configs(args, [args.method])
     results = _grid(args, cfgs, out)
     cfg, h = results[0]
     print(format_table(results))
+    _say_read_back(results, out)
     print(f"log: {log_path(out, cfg)}")
     return 0
 

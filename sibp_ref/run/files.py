@@ -58,7 +58,10 @@ class RunFiles:
             dest = move_aside(self.log)
             warnings.warn(f"{exc}. Moved it to {dest}; running it again", RunNote, stacklevel=3)
             return None
-        return h if h.done else None
+        if not h.done:
+            return None
+        h.read_back = True
+        return h
 
     def checkpoint(self) -> Snapshot | None:
         """The last checkpoint; an unreadable one is dropped with a note (runs from 0)."""

@@ -69,6 +69,7 @@ class History:
     epoch). ``status`` is ``finished``, ``diverged`` or ``running``. ``params`` are the final
     parameters, or for a diverged run the last finite ones, measured after epoch
     ``params_epoch`` (not written to the log). ``end`` is the log's end record.
+    ``read_back``: the run had ended before and its history was read from its log.
     """
 
     settings: dict
@@ -78,6 +79,7 @@ class History:
     reason: str | None = None
     params_epoch: int | None = None
     end: dict | None = None
+    read_back: bool = False
 
     @property
     def diverged(self) -> bool:
