@@ -2,20 +2,20 @@
 
 The protocol, and why. The lock is the kernel's ``flock`` on the open lock file: taking it
 is atomic (of N processes that try at once exactly one gets it), and the kernel releases
-it when its holder's file is closed, **including when the holder dies** (SIGKILL, power
-cut of a worker, ``os._exit``). There is therefore no staleness to judge: a lock file
-nobody holds is free, whatever it says, and one that is held is held by a live process.
+it when its holder's file is closed, **including when the holder dies** (SIGKILL, an
+out-of-memory kill, ``os._exit``). There is therefore no staleness to judge: a lock that is
+held is held by a live process, and a lock file nobody holds is free (one exception below).
 The previous protocol (``O_EXCL`` creation, then the pid written, and a file whose pid
 did not name a live process deleted as stale) had to judge, and judged a file created but
 not yet written as stale: two processes started together both took it and both wrote one
-log. ``O_EXCL`` with the pid written first cannot be made atomic either (the pid goes in
-after the file exists), and a dead holder's pid may be reused; hence the OS lock.
+log. ``O_EXCL`` cannot put the pid in with the creation, and a dead holder's pid may be
+reused by another process; hence the OS lock.
 
 Taking it (:meth:`RunLock.acquire`):
 
 1. open ``<log>.lock`` (created if missing) and ask for the lock without waiting; if
    another open file holds it, refuse with :class:`RunLocked`, naming the lock file and
-   the process id the holder wrote into it;
+   the process id the holder wrote into it (unless the holder is removing it: step 2);
 2. check that the path still names the file we locked: a holder that finished removed
    the file (step 4) after we opened it, and a lock on a removed file guards nothing;
    then start again from 1;
@@ -23,20 +23,21 @@ Taking it (:meth:`RunLock.acquire`):
 4. Release: remove the file while still holding the lock, then close it.
 
 Why the standard library and not the ``filelock`` package: it is the same ``flock`` call
-underneath, but it neither writes the holder's id (the message a user needs) nor removes
-the file without the race of step 2; four ``os``/``fcntl`` calls did not earn a dependency.
+underneath, but it does not write the holder's id (the message a user needs) and leaves
+the lock file in place; the few ``os``/``fcntl`` calls here did not earn a dependency.
 
-What it does not cover. A file written by an older version of this module (a pid, no OS
-lock) that names a live process on this machine, or any process on another machine, is
-still refused: its writer cannot be proved dead (delete the file once it is). ``flock`` is
-shared by every open file descriptor a process forks off; this package's process pools
-start their workers with ``spawn`` (no lock file open in them), and a child forked by the
-caller while a run is written holds the lock until it exits too. Between machines, the
-lock is as good as the shared file system's ``flock`` (NFSv4 on Linux: yes). On Windows
-(no ``fcntl``) the lock is ``msvcrt.locking`` on one byte far beyond the text (the OS
-releases it too when the process ends), and the file is removed after it is closed (an
-open file cannot be removed there, so step 2's race cannot arise); that branch is not run
-by this project's tests.
+The exception, and what it does not cover. A free lock file that names a process not
+provably dead is still refused: a live process on this machine (a file written by an older
+version of this module: a pid, no OS lock), or any process on another machine (whose file
+system may not share its locks with ours); delete the file once that process no longer
+runs. A process forked while a run is written shares its open lock file, so the lock lasts
+until that child ends too; the local process pools of :func:`sibp_ref.run.make_executor`
+start their workers with ``spawn``, which shares nothing. Between machines, the lock is as
+good as the shared file system's ``flock`` (NFSv4 on Linux: yes). On Windows (no
+``fcntl``) the lock is ``msvcrt.locking`` on one byte far beyond the text (the OS releases
+it too when the process ends), and the file is removed after it is closed (an open file
+cannot be removed there, so step 2's race cannot arise); that branch is not run by this
+project's tests.
 """
 
 from __future__ import annotations
