@@ -114,6 +114,7 @@ html_theme_options = {
     "secondary_sidebar_items": {
         "**": ["page-toc"],
         **{f"tutorials/{p.stem}": [] for p in (ROOT / "tutorials").glob("[0-9][0-9]_*.py")},
+        "index": [],  # the home page: the figure and the claims table get the width
     },
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],

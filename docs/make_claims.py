@@ -155,17 +155,13 @@ def home_table(claims: list[Claim], page_dir: str = "claim") -> str:
 
 def claim_page(c: Claim) -> str:
     """One claim's page (MyST Markdown, links written from the claim file's folder)."""
-    facts = [
-        [f"the paper ({c.where})", c.statement],
-        ["the paper's number", c.paper],
-        ["ours", c.ours],
-        ["verdict", c.verdict_note],
-    ]
-    parts = [
-        f"# {c.id}: {c.claim}\n",
-        f"{{verdict}}`{c.verdict}` {c.summary}\n",
-        table(["", ""], facts),
-    ]
+    facts = (
+        f"- **The paper** ({c.where}): {c.statement}\n"
+        f"- **The paper's number:** {c.paper}\n"
+        f"- **Ours:** {c.ours}\n"
+        f"- **Verdict:** {c.verdict_note}\n"
+    )
+    parts = [f"# {c.id}: {c.claim}\n", f"{{verdict}}`{c.verdict}` {c.summary}\n", facts]
     if c.figure:
         parts.append(f"![{c.id}: the figure](../../{c.figure})\n")
     parts += ["## What we measured\n", c.body, "## Settings and command\n", c.command + "\n"]

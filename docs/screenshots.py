@@ -1,7 +1,8 @@
 """Screenshots of the built site in headless Chromium, at desktop and phone widths.
 
-Serves ``docs/_build/html`` (or ``--site``) on 127.0.0.1 and saves, for the home page, a
-tutorial page, the SIBP page and an API page, one PNG per width into ``docs/screenshots/``
+Serves ``docs/_build/html`` (or ``--site``) on 127.0.0.1 and saves, for the home page, the
+claims table, one claim page, the Table 2 tutorial, the SIBP page and an API page, one PNG
+per width (1400 and 390 px) into ``docs/screenshots/``
 (kept out of git), then loads every page that has math and reports any formula MathJax
 could not typeset (exit status 1 if one fails). Needs Debian's ``chromium``
 (``apt-get install chromium``).
@@ -24,7 +25,9 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 PAGES = {
     "home": "index.html",
-    "tutorial": "tutorials/03_one_step_four_ways.html",
+    "claims": "reproduction.html",
+    "claim": "claim/C6.html",
+    "table2": "tutorials/05_table2.html",
     "sibp": "algorithms/sibp.html",
     "api": "generated/sibp_ref.methods.sibp.html",
 }

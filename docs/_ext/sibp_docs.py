@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import ast
+import html
 import importlib
 import inspect
 import os
@@ -98,6 +99,9 @@ def _page_of(repo_path: str, app) -> str | None:
     for page, path in app.config.sibp_repo_pages.items():
         if path == repo_path:
             return page
+    m = re.fullmatch(r"docs/([\w/-]+)\.(md|rst)", repo_path)
+    if m and not repo_path.startswith("docs/claims/") and (ROOT / repo_path).is_file():
+        return m.group(1)  # a page of the site itself
     m = re.fullmatch(r"docs/claims/([A-Z]+\d+)\.md", repo_path)
     if m:
         return f"{CLAIM_PAGES}/{m.group(1)}"
@@ -129,7 +133,10 @@ def rewrite_markdown(text: str, file_dir: str, parent_doc: str, app) -> str:
         if page is None:
             return f"{label or repo_path} (`{repo_path}` in the repository)"
         rel = posixpath.relpath(page, doc_dir or ".")
-        suffix = ".rst" if page.startswith(_gallery_dir(app) + "/") else ".md"  # gallery: rST
+        rst = (
+            page.startswith(_gallery_dir(app) + "/") or (Path(app.srcdir) / f"{page}.rst").is_file()
+        )
+        suffix = ".rst" if rst else ".md"  # the gallery's pages are rST
         return f"[{label or page}]({rel}{suffix}{'#' + anchor if anchor else ''})"
 
     return LINK.sub(fix, text)
@@ -141,9 +148,10 @@ def _as_full_run(text: str) -> str:
     title = head.lstrip("#").strip()
     intro = (
         "```{admonition} Full mode, committed\n:class: note\n"
-        "The figures and notes below are the ones committed in `figures/`: this tutorial run "
-        "in **full mode**, with the settings the notes give. The figures above come from this "
-        "build's **quick** run (`--quick`): same code, smaller settings, other numbers.\n```\n\n"
+        "The answer first: the figures and notes of this section are the ones committed in "
+        "`figures/`, this tutorial run in **full mode** with the settings the notes give. The "
+        "figures after the code, at the end of the page, come from this build's **quick** run "
+        "(`--quick`): same code, smaller settings, other numbers.\n```\n\n"
         f"**{title}**\n"
     )
     return "# The full run\n\n" + intro + rest
@@ -193,17 +201,54 @@ def add_title(rst: str, stem: str) -> str:
     return rst[: m.start(1)] + f"{title}\n{'=' * len(title)}\n\n" + rst[m.start(1) :]
 
 
+def after_question(rst: str) -> int:
+    """Where the paragraph that follows a tutorial page's title ends (the question)."""
+    m = re.search(r"^\.\. _sphx_glr_\S+:\n\n.+\n[=]+\n\n(?:\S.*\n)+", rst, flags=re.M)
+    return m.end() if m else len(rst)
+
+
+def tutorial_title(script: Path) -> str:
+    """A tutorial's page title, as :func:`add_title` makes it (or its own rST title)."""
+    doc = (ast.get_docstring(ast.parse(script.read_text()), clean=True) or "").strip()
+    lines = doc.split("\n\n", 1)[0].splitlines()
+    if len(lines) >= 2 and re.fullmatch(r"([=\-~^\"'#*+])\1+", lines[1].strip()):
+        return lines[0].strip()
+    return f"{script.stem[:2]} — {short_title(' '.join(line.strip() for line in lines))}"
+
+
+def fix_gallery_cards(rst: str) -> str:
+    """Each card of the gallery's index shows its tutorial's page title; sphinx-gallery
+    shows the docstring's first line, which ends mid-sentence when the sentence wraps."""
+
+    def title(m: re.Match) -> str:
+        script = ROOT / "tutorials" / f"{m.group(2)}.py"
+        text = html.escape(tutorial_title(script), quote=False) if script.is_file() else m.group(4)
+        return m.group(1) + text + m.group(5)
+
+    pattern = r"(:doc:`/[\w/]*?(\d\d_\w+)`(.|\n)*?thumbnail-title\">)([^<]*)(</div>)"
+    return re.sub(pattern, title, rst)
+
+
 def on_source_read(app, docname, source) -> None:
-    """Each tutorial page: a title, and the committed full-mode notes appended."""
+    """Each tutorial page: a title, then the question, then the committed full-mode notes
+    (the answer), then the rest of the docstring and the code; the gallery's cards get
+    the pages' titles."""
     prefix = _gallery_dir(app) + "/"
     stem = docname[len(prefix) :]
+    if docname == prefix + "index":
+        source[0] = fix_gallery_cards(source[0])
     if not docname.startswith(prefix) or not re.fullmatch(r"\d\d_\w+", stem):
         return
-    source[0] = add_title(source[0], stem)
+    rst = add_title(source[0], stem)
+    # the printed output names where the build wrote: say so, not this machine's folders
+    rst = rst.replace(str(gallery_out()), "$SIBP_REF_OUT").replace(f"{ROOT}/", "")
     if (FIGURES / f"{stem}.md").is_file():
-        source[0] += (
-            f"\n\n.. include:: /_generated/full_run/{stem}.md\n   :parser: myst_parser.sphinx_\n"
+        at = after_question(rst)
+        include = (
+            f"\n.. include:: /_generated/full_run/{stem}.md\n   :parser: myst_parser.sphinx_\n\n"
         )
+        rst = rst[:at] + include + rst[at:]
+    source[0] = rst
 
 
 # ------------------------------------------------------------------ claims
