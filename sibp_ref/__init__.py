@@ -26,7 +26,7 @@ from .methods import (
 from .methods.schedules import constant, inverse_power
 from .methods.sibp import SIBP, SIBPState
 from .nets import lenet5, lenet_cifar
-from .network import MLP, Network, normal_init
+from .network import MLP, Network
 from .run import History, RunConfig, read_log, run_grid
 from .toy import iterations_to_halve, toy_problem
 from .validation import ValidationTypeError
@@ -76,7 +76,6 @@ __all__ = [
     "get_activation",
     "get_backend",
     "get_loss",
-    "normal_init",
     "one_hot",
     "to_numpy",
 ]

@@ -40,13 +40,14 @@ from .losses import Loss, get_loss
 from .validation import (
     ValidationTypeError,
     check_array,
+    check_choice,
     check_number,
     check_same_dtype,
     check_same_namespace,
     describe,
 )
 
-__all__ = ["Network", "MLP", "Block", "Params", "normal_init", "init_params"]
+__all__ = ["Network", "MLP", "Block", "Params", "init_params"]
 
 Params = list  # list[tuple[W, b | None]]
 
@@ -111,24 +112,6 @@ def init_params(
     return params
 
 
-def normal_init(
-    sizes: Sequence[int],
-    *,
-    std: float | Sequence[float] = 0.05,
-    mean: float = 0.0,
-    bias: bool = True,
-    bias_std: float | None = None,
-    seed: Any = 0,
-    xp: ModuleType | str = "numpy",
-    dtype: Any = "float64",
-    device: Any = None,
-) -> Params:
-    """Parameters of the dense network with layer ``sizes`` (:func:`init_params`)."""
-    shapes = [((sizes[i + 1], sizes[i]), bias) for i in range(len(sizes) - 1)]
-    kw = {"mean": mean, "bias_std": bias_std, "seed": seed, "xp": xp, "dtype": dtype}
-    return init_params(shapes, std=std, device=device, **kw)
-
-
 class Network:
     """A network as a sequence of layers, with a loss (2.2).
 
@@ -186,8 +169,14 @@ class Network:
         bias_std: float | None = None,
         device: Any = None,
     ) -> Params:
-        """Parameters drawn from N(mean, std); see :func:`init_params`."""
+        """Parameters drawn from N(mean, std); see :func:`init_params`. ``std="fan_in"``
+        scales each layer by its fan-in, ``std_i = 1/√(columns of W_i)`` (LeCun et al. 1998):
+        one value for every layer does not suit both a 5 × 5 convolution with 25 inputs and
+        a dense layer with 400."""
         shapes = [(blk.layer.weight_shape, blk.layer.bias) for blk in self.blocks]
+        if isinstance(std, str):
+            check_choice("std", std, ["fan_in"])
+            std = [1.0 / math.sqrt(shape[1]) for shape, _ in shapes]
         kw = {"mean": mean, "bias_std": bias_std, "seed": seed, "xp": xp, "dtype": dtype}
         return init_params(shapes, std=std, device=device, **kw)
 

@@ -13,7 +13,7 @@ import sibp_ref
 from sibp_ref import layers, nets
 from sibp_ref.data import idx
 from sibp_ref.data.cifar import CIFAR_RECORD, CIFAR_TEST, CIFAR_TRAIN
-from sibp_ref.run import RunConfig, cli
+from sibp_ref.run import RunConfig, cli, read_log
 from sibp_ref.run.config import run_config
 from tests.data_files import isolate, write_fake_idx
 
@@ -118,9 +118,20 @@ def test_cli_train_net_runs_and_bcd_on_a_conv_net_says_it_is_dense_only(
     assert rc == 2 and "BCD supports only dense networks" in err and "Conv2d" in err
     rc = cli.main(["train", "sgd", *common, "--hidden", "30", "--out", str(tmp_path / "c")])
     assert rc == 2 and "--hidden does not apply with --net lenet5" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.main(["train", "sgd", "--net", "lenet7"])
-    assert "invalid choice: 'lenet7'" in capsys.readouterr().err
+    assert cli.main(["train", "sgd", "--net", "lenet7", *common[:4], "--out", str(tmp_path)]) == 2
+    assert "unknown net 'lenet7' (did you mean 'lenet5'?)" in capsys.readouterr().err
+
+
+def test_the_conv_nets_default_to_a_fan_in_scaled_init_recorded_in_the_log(fake_mnist, tmp_path):
+    common = ["--dataset", "mnist", "--data-dir", str(fake_mnist), "--net", "lenet5", "-q"]
+    assert cli.main(["train", "sgd", *common, "--n-train", "8", "--epochs", "0",
+                     "--out", str(tmp_path)]) == 0  # fmt: skip
+    (log,) = tmp_path.glob("*.jsonl")
+    assert read_log(log).settings["config"]["init_std"] == "fan_in"
+    net = nets.lenet5()
+    W = net.init(std="fan_in")
+    for (Wi, _), blk in zip(W, net.blocks, strict=True):  # 1/sqrt(fan-in), fan-in = columns
+        assert abs(Wi.std() * (blk.layer.weight_shape[1] ** 0.5) - 1) < 0.2
 
 
 def test_the_conv_layers_and_nets_are_exported():

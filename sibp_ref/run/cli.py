@@ -61,6 +61,15 @@ def _ints(text: str) -> list[int]:
     return out
 
 
+def _std(text: str) -> float | str:
+    if text == "fan_in":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or fan_in, got {text!r}") from None
+
+
 def _kv(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
@@ -126,9 +135,10 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--init-std",
-        type=float,
-        default=0.05,
-        help="weights and biases ~ N(0, s), s a standard deviation (default 0.05)",
+        type=_std,
+        default=None,
+        help="weights and biases ~ N(0, s), s a standard deviation, or fan_in for "
+        "1/sqrt(fan-in) per layer (default 0.05 for an MLP, fan_in with --net)",
     )
     g.add_argument(
         "--data-dir",
@@ -409,8 +419,10 @@ def _preflight(args) -> None:
         if v is not None and v < low:
             what = "must be >= 0" if low == 0 else "must be positive"
             raise CLIError(f"--{nm.replace('_', '-')} {what}, got {v}")
-    if not (args.init_std > 0 and math.isfinite(args.init_std)):
-        raise CLIError(f"--init-std must be a finite number > 0, got {args.init_std}")
+    if args.init_std is None:
+        args.init_std = "fan_in" if args.net is not None else 0.05
+    if args.init_std != "fan_in" and not (args.init_std > 0 and math.isfinite(args.init_std)):
+        raise CLIError(f"--init-std must be a finite number > 0 or fan_in, got {args.init_std}")
 
 
 def _say_read_back(results: list, out: Path) -> None:
@@ -502,7 +514,7 @@ def _runnable_on_net(cfgs: list) -> list:
     keep = []
     for cfg in cfgs:
         method = make_method(cfg.method, **cfg.hyper)
-        loss = method_needs(method, cfg.method)[1] or "cross_entropy"
+        loss = method_needs(method)[1] or "cross_entropy"
         net = get_net(cfg.net, loss)
         try:
             method.init(net, net.init(dtype=cfg.dtype))

@@ -43,6 +43,8 @@ class RunConfig:
     ``hidden`` are the hidden layer sizes; input and output sizes come from the data.
     ``sizes``, when given, are all the layer sizes and must match the data.
     ``loss=None`` uses the method's required loss (square for BCD) or cross-entropy.
+    ``init_std`` is the standard deviation of N(0, s), or ``"fan_in"`` for 1/√fan-in per
+    layer (:meth:`sibp_ref.network.Network.init`; the command line's default for the nets).
     ``net``, when given, names a network of :data:`sibp_ref.nets.NETS` (``"lenet5"``,
     ``"lenet-cifar"``) used instead of the MLP; ``hidden``, ``sizes`` and ``activation``
     then do not apply (``sizes`` must be left unset), and the data must have the net's
@@ -58,7 +60,7 @@ class RunConfig:
     sizes: Sequence[int] | None = None
     activation: str = "relu"
     loss: str | None = None
-    init_std: float = 0.05
+    init_std: float | str = 0.05
     epochs: int = 10
     batch_size: int = 100
     sampling: str = "shuffle"
@@ -81,8 +83,8 @@ class RunConfig:
         d["dataset"] = canonical_name(self.dataset)
         d["hyper"] = hyper_of(self.method, **self.hyper)
         for name, f in self.__dataclass_fields__.items():
-            if f.type in ("int", "float", "int | None") and _is_number(d.get(name)):
-                d[name] = (float if f.type == "float" else int)(d[name])
+            if f.type.startswith(("int", "float")) and _is_number(d.get(name)):
+                d[name] = (float if f.type.startswith("float") else int)(d[name])
         for name in ("hidden", "sizes"):
             if d.get(name) is not None:
                 d[name] = [int(v) for v in d[name]]
@@ -208,7 +210,7 @@ def build(cfg: RunConfig, *, data: Any = None, cache: dict | None = None) -> tup
     from ..network import MLP
 
     method = make_method(cfg.method, **cfg.hyper)
-    full_batch, needs_loss = method_needs(method, cfg.method)
+    full_batch, needs_loss = method_needs(method)
     xp = B.get_backend(cfg.backend)
     ds = data if data is not None else load_for(cfg, cache)
     if full_batch and cfg.full_batch_n and cfg.full_batch_n < ds.n_train:

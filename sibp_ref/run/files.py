@@ -42,6 +42,11 @@ class RunFiles:
         self.keep = keep_checkpoint
         self.writer: RunLog | None = None
 
+    @classmethod
+    def at(cls, log: str | os.PathLike | None, keep_checkpoint: bool = False) -> RunFiles | None:
+        """The files of the run logged at ``log``; None (nothing written) for no log."""
+        return None if log is None else cls(log, keep_checkpoint=keep_checkpoint)
+
     def open(self) -> RunFiles:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.lock.acquire()

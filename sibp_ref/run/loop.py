@@ -383,18 +383,10 @@ def _check_loop_args(epochs, batch_size, eval_chunk, sampling, track_dw) -> None
         raise ValueError(f"track_dw must be None, 'epoch' or 'step', got {track_dw!r}")
 
 
-def method_needs(method: Any, name: str | None = None) -> tuple[bool, str | None]:
-    """``(full_batch, required_loss)`` of a method: its attributes ``full_batch`` and
-    ``required_loss`` where it has them, else the registry's entry of that name and class."""
-    fb, loss = getattr(method, "full_batch", None), getattr(method, "required_loss", None)
-    if fb is not None and hasattr(method, "required_loss"):
-        return bool(fb), loss
-    from ..methods import METHODS
-
-    spec = METHODS.get(name or getattr(method, "name", ""))
-    if spec is not None and spec.cls == type(method).__name__:
-        return (spec.full_batch if fb is None else bool(fb)), loss or spec.loss
-    return bool(fb), loss
+def method_needs(method: Any) -> tuple[bool, str | None]:
+    """``(full_batch, required_loss)`` of a method, from its class (methods/base.py); a
+    method without them is read as ``(False, None)``."""
+    return bool(getattr(method, "full_batch", False)), getattr(method, "required_loss", None)
 
 
 def _step_kw(method: Any) -> tuple:
@@ -531,19 +523,27 @@ def train(
         full_batch=full_batch, steps_per_epoch=steps_per_epoch, seed=seed,
         eval_chunk=eval_chunk, grad_norm=grad_norm, track_dw=track_dw, settings=settings,
     )  # fmt: skip
-    files = None if log is None else RunFiles(log, keep_checkpoint=keep_checkpoint)
     bar = Progress(progress, run_settings["method"], epochs)
     try:
-        if files is not None:
-            files.open()
-            ended = files.ended() if resume else None
-            if ended is not None:  # another process ended it before we held the lock
-                return ended
-        rs = _drive(job, params, seed, run_settings, files, resume, bar, callback)
+        h = _logged(job, params, seed, run_settings, RunFiles.at(log, keep_checkpoint), resume,
+                    bar, callback)  # fmt: skip
     finally:
         bar.close()
-        if files is not None:
-            files.close()
-    if rs.status == "diverged" and raise_on_divergence:
-        raise DivergedError(f"{run_settings['method']}: {rs.reason}")
-    return history(rs, run_settings)
+    if h.diverged and raise_on_divergence and not h.read_back:
+        raise DivergedError(f"{run_settings['method']}: {h.reason}")
+    return h
+
+
+def _logged(job, params, seed, settings, files, resume, bar, callback) -> History:
+    """The run's history: read back from ``files`` when it has ended there (another process
+    may have ended it before this one held the lock), else driven to its end (:func:`_drive`)."""
+    if files is None:
+        return history(_drive(job, params, seed, settings, None, resume, bar, callback), settings)
+    try:
+        files.open()
+        ended = files.ended() if resume else None
+        if ended is not None:
+            return ended
+        return history(_drive(job, params, seed, settings, files, resume, bar, callback), settings)
+    finally:
+        files.close()

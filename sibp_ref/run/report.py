@@ -84,7 +84,7 @@ def _default_title(results) -> str:
     bcd = any(c.method == "bcd" for c, _ in results)
     return (
         f"{data}\n"
-        f"net {sizes} ({cfg.activation}), init N(0, {cfg.init_std:g}), batch "
+        f"net {sizes} ({cfg.activation}), init N(0, {cfg.init_std}), batch "
         f"{cfg.batch_size} ({cfg.sampling}), {cfg.epochs} epochs, "
         f"{cfg.dtype} on {cfg.backend}, seed {cfg.seed}; loss: softmax cross-entropy"
         + (" (BCD, dotted: its square loss)" if bcd else "")
