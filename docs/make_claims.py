@@ -44,6 +44,8 @@ FIELDS = {
 }
 OPTIONAL = {"history", "figure", "notes"}
 VERDICTS = ("confirmed", "partly", "not confirmed", "not run", "comparison")
+#: The claims tables' columns; the verdict beside the claim, where a phone still shows it.
+HEADER = ["#", "the paper says", "verdict", "paper", "ours"]
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 def reproduction_md(claims: list[Claim], folder: Path = CLAIMS) -> str:
     """``REPRODUCTION.md``: the head, the short table, the claims in a line, the tail."""
     rows = [
-        [f"[{c.id}]({c.repo_path})", f"{c.claim} ({c.where})", c.paper, c.ours, f"**{c.verdict}**"]
+        [f"[{c.id}]({c.repo_path})", f"{c.claim} ({c.where})", f"**{c.verdict}**", c.paper, c.ours]
         for c in claims
     ]
     lines = "\n".join(
@@ -136,7 +138,7 @@ def reproduction_md(claims: list[Claim], folder: Path = CLAIMS) -> str:
     return (
         (folder / "_head.md").read_text(encoding="utf-8").rstrip("\n")
         + "\n\n"
-        + table(["#", "the paper says", "paper", "ours", "verdict"], rows)
+        + table(HEADER, rows)
         + "\n## Each claim in a line\n\n"
         + lines
         + "\n\n"
@@ -147,10 +149,10 @@ def reproduction_md(claims: list[Claim], folder: Path = CLAIMS) -> str:
 def home_table(claims: list[Claim], page_dir: str = "claim") -> str:
     """The site's claims table: verdicts as badges (the ``verdict`` role), links to the pages."""
     rows = [
-        [f"[{c.id}]({page_dir}/{c.id}.md)", c.claim, c.paper, c.ours, f"{{verdict}}`{c.verdict}`"]
+        [f"[{c.id}]({page_dir}/{c.id}.md)", c.claim, f"{{verdict}}`{c.verdict}`", c.paper, c.ours]
         for c in claims
     ]
-    return table(["#", "the paper says", "paper", "ours", "verdict"], rows)
+    return table(HEADER, rows)
 
 
 def claim_page(c: Claim) -> str:

@@ -12,7 +12,8 @@ tutorial executed afresh in quick mode; then, on the built HTML:
 and, read as a reader would read it:
 
 - every table row has as many cells as its header (a stray ``|`` once split a ledger row);
-- every image a page shows exists, and every committed figure of ``figures/`` is shown;
+- every image a page shows exists, and every committed figure of ``figures/`` is shown (or
+  named, where its notes describe it in words);
 - the gallery has one card per tutorial, titled as its page, none cut mid-sentence, and its
   header states no wrong count;
 - the home page leads with a figure and the claims table (a row and a page per claim);
@@ -181,9 +182,10 @@ def test_every_table_row_has_as_many_cells_as_its_header(site) -> None:
     assert not bad, "\n".join(bad[:20])
 
 
-def test_every_image_exists_and_every_committed_figure_is_shown(site) -> None:
-    missing, shown = [], set()
+def test_every_image_exists_and_every_committed_figure_is_shown_or_named(site) -> None:
+    missing, shown, text = [], set(), []
     for page in _pages(site):
+        text.append(page.read_text())
         for src in _imgs(page):
             parts = urlsplit(unescape(src))
             if parts.scheme or parts.netloc:
@@ -192,8 +194,10 @@ def test_every_image_exists_and_every_committed_figure_is_shown(site) -> None:
                 missing.append(f"{page.relative_to(site)}: {src}")
             shown.add(Path(unquote(parts.path)).name)
     assert not missing, "\n".join(missing[:20])
-    unshown = [p.name for p in sorted((ROOT / "figures").glob("*.png")) if p.name not in shown]
-    assert not unshown, f"committed figures no page shows (reference or delete them): {unshown}"
+    words = "\n".join(text)
+    figures = sorted((ROOT / "figures").glob("*.png"))
+    unused = [p.name for p in figures if p.name not in shown and p.name not in words]
+    assert not unused, f"committed figures no page shows or names (link or delete them): {unused}"
 
 
 def _tutorial_titles(site: Path) -> dict[str, str]:
