@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -48,6 +50,19 @@ class BlasLimitedExecutor(cf.Executor):
 
     def __init__(self, inner: cf.Executor, threads: int, close: Callable | None = None):
         self.inner, self.threads, self._close = inner, threads, close
+
+    def abandon(self) -> None:
+        """Kill the local workers now (an interrupted grid): their epochs in flight are lost
+        anyway, since only the driver writes, and waiting for them would delay the exit by an
+        epoch. A Dask executor's workers are not this process's to kill, and are left."""
+        if not isinstance(self.inner, cf.ProcessPoolExecutor):
+            return
+        kill = getattr(self.inner, "kill_workers", None)  # Python >= 3.14
+        if kill is not None:
+            kill()
+            return
+        for proc in list((getattr(self.inner, "_processes", None) or {}).values()):
+            proc.kill()
 
     def submit(self, fn, /, *args, **kwargs):
         """``fn(*args, **kwargs)`` on the wrapped executor, under this executor's BLAS limit."""
@@ -94,8 +109,36 @@ def make_executor(workers: int | None = None, scheduler: str | None = None):
         return None
     import multiprocessing
 
-    pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+    pool = cf.ProcessPoolExecutor(
+        max_workers=n,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_setup,
+        initargs=(os.getpid(),),
+    )
     return BlasLimitedExecutor(pool, threads_per_worker(n))
+
+
+#: How often (seconds) a local worker checks that the process that started it still lives.
+PARENT_POLL = 0.2
+
+
+def _worker_setup(parent: int) -> None:
+    """Start of every local worker: it dies with its driver, and leaves Ctrl-C to it.
+
+    A terminal's Ctrl-C reaches the whole process group; the driver alone reports it (and
+    :meth:`BlasLimitedExecutor.abandon` ends the workers), so a worker ignores SIGINT rather
+    than print a ``KeyboardInterrupt`` traceback. A driver killed outright (SIGKILL) runs no
+    clean-up, so each worker watches it: once the worker's parent is no longer ``parent`` (it
+    was re-parented), it exits, and the resource tracker, whose pipe the workers held, follows.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    os._exit(1)
 
 
 # ------------------------------------------------------------------ a worker's task
@@ -207,6 +250,10 @@ def _run_parallel(todo, executor, results, *, keep, resume, progress, on_skip,
                 else:
                     results[act.index], ended = (act.cfg, h), ended + 1
             bar.update(ended, len(running), epochs_done, force=not running)
+    except KeyboardInterrupt:
+        if running and hasattr(executor, "abandon"):
+            executor.abandon()
+        raise
     finally:
         for fut, act in running.items():
             fut.cancel()
