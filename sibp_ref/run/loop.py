@@ -16,10 +16,14 @@ a grid's workers (:func:`sibp_ref.run.grid.epoch_task`) send a few epochs back t
 that writes them, through the same :func:`write_records`; so a run gives the same records and
 the same log wherever it runs.
 
-A run whose loss or parameters stop being finite ends and is marked ``diverged`` (Table 2's
-"/" entries): its last record has no metric of the broken network, and the history keeps the
-last finite parameters. The loop never reads a device value back inside an epoch unless
-``track_dw="step"`` asks for it, so on a GPU the steps queue without host synchronisation.
+A run that breaks down ends and is marked ``diverged`` (Table 2's "/" entries), with its
+reason: a step that raises on overflow, a failed factorisation or a NaN (in the inner solvers
+too), parameters or method state that stop being finite, a training loss that is not finite,
+or one that grows past :data:`GROWTH` times its start (:func:`blown_up`). Its last record has
+no metric of the broken network, and the history keeps the last good parameters.
+
+The loop never reads a device value back inside an epoch unless ``track_dw="step"`` asks for
+it, so on a GPU the steps queue without host synchronisation.
 """
 
 from __future__ import annotations
@@ -63,6 +67,14 @@ __all__ = [
 ]
 
 SAMPLING = ("shuffle", "replacement")
+
+#: A run whose training loss, measured after an epoch, exceeds ``GROWTH * max(L_0, 1)`` (``L_0``
+#: the loss before training) has blown up: finite numbers, but no trained network (float32
+#: ProxBP or SIBP at η = 1e10, λ = 1e6 take the loss from 2.8 to about 5e25). The most any
+#: committed run grows, over every log in ``tutorials/results/**/*.jsonl``, is 27 times its
+#: start (SGD at the paper's largest learning rates, which the paper counts as trained), so
+#: this bound flags none of them, with a margin of over 10⁴.
+GROWTH = 1e6
 
 
 class DivergedError(RuntimeError):
@@ -176,6 +188,26 @@ def _finite_params(params) -> bool:
     return all(B.is_finite(a) for pair in params for a in pair if a is not None)
 
 
+def _finite_tree(obj: Any) -> bool:
+    """Every array and float in a method's state (NamedTuples, lists, dicts) is finite."""
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return True
+    if isinstance(obj, float):
+        return math.isfinite(obj)
+    if isinstance(obj, dict):
+        return all(_finite_tree(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return all(_finite_tree(v) for v in obj)
+    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        return "float" not in str(obj.dtype) or B.is_finite(obj)
+    return True
+
+
+def blown_up(loss: float, start: float) -> bool:
+    """The training loss ``loss`` is past :data:`GROWTH` times ``max(start, 1)``."""
+    return loss > GROWTH * max(start, 1.0)
+
+
 # ------------------------------------------------------------------ one epoch
 def epoch_batches(job: Job, rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:
     """The batches of one epoch, drawing from ``rng`` in the loop's fixed order: one
@@ -221,10 +253,16 @@ def _train_epoch(job: Job, rs: RunState, epoch: int, bar: Progress):
 def _is_breakdown(exc: BaseException, params: list) -> bool:
     """Overflow, a Cholesky that fails (in float32, huge but finite activations make
     2ĀĀᵀ + I/λ numerically indefinite), or any failure on non-finite parameters: the run
-    diverged. Anything else on finite parameters is a bug, and is raised."""
+    diverged, and so is a ValueError about a NaN or an infinity (``int()`` or ``math.floor``
+    of a NaN inside an inner solver). Anything else on finite parameters is a bug, and is
+    raised."""
     linalg = type(exc).__name__.lstrip("_") == "LinAlgError"  # numpy, cupy, torch
+    nan = isinstance(exc, ValueError) and any(w in str(exc).lower() for w in ("nan", "inf"))
     return (
-        isinstance(exc, (ArithmeticError, RuntimeWarning)) or linalg or not _finite_params(params)
+        isinstance(exc, (ArithmeticError, RuntimeWarning))
+        or linalg
+        or nan
+        or not _finite_params(params)
     )
 
 
@@ -250,17 +288,21 @@ def advance(job: Job, rs: RunState, bar: Progress | None = None) -> RunState:
         return _diverge(rs, rec, f"epoch {epoch}, step {failed.step}: {type(exc).__name__}: {exc}")
     elapsed = rs.elapsed + secs
     rs = dataclasses.replace(rs, epoch=epoch, step=k, elapsed=elapsed, params=params, state=state)
-    if not _finite_params(params):
-        rec = _diverged_record(job, epoch, k, elapsed, math.nan)
-        return _diverge(rs, rec, f"epoch {epoch} (by step {k}): the parameters are not finite")
+    for what, ok in (("parameters", _finite_params(params)), ("method state", _finite_tree(state))):
+        if not ok:
+            rec = _diverged_record(job, epoch, k, elapsed, math.nan)
+            return _diverge(rs, rec, f"epoch {epoch} (by step {k}): the {what} are not finite")
     try:
         rec = measure(job, params, epoch, k, elapsed, dw)
     except (ArithmeticError, RuntimeWarning) as exc:  # overflow in the loss: diverged
         rec = _diverged_record(job, epoch, k, elapsed, math.nan)
         return _diverge(rs, rec, f"epoch {epoch} (by step {k}): {type(exc).__name__}: {exc}")
-    if not math.isfinite(rec["train_loss"]):
-        why = f"epoch {epoch} (by step {k}): training loss {rec['train_loss']}"
-        return _diverge(rs, _diverged_record(job, epoch, k, elapsed, rec["train_loss"]), why)
+    loss, start = rec["train_loss"], rs.records[0]["train_loss"]
+    if not math.isfinite(loss) or blown_up(loss, start):
+        why = f"epoch {epoch} (by step {k}): training loss {loss:.4g}"
+        if math.isfinite(loss):
+            why += f", over {GROWTH:.0e} times max(its start {start:.4g}, 1)"
+        return _diverge(rs, _diverged_record(job, epoch, k, elapsed, loss), why)
     note = f"loss {rec['train_loss']:.4g} acc {rec.get('test_acc', rec['train_acc']):.3f}"
     bar.update(epoch, job.steps, job.steps, note, force=True)
     status = "finished" if epoch >= job.epochs else "running"
