@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -332,3 +333,55 @@ def test_the_progress_bar_writes_only_when_asked(capsys):
     assert "epoch 2/2" in capsys.readouterr().err
     train(net, BP(), params, ds, epochs=2, batch_size=10)  # stderr is not a terminal here
     assert capsys.readouterr().err == ""
+
+
+# ------------------------------------------------------ the run checks what the step checks
+def checks_problem():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 40))
+    Y = np.eye(3)[:, rng.integers(0, 3, 40)]
+    net = MLP([5, 4, 3])
+    return net, net.init(seed=0, dtype="float64"), X, Y
+
+
+def test_train_refuses_the_targets_bp_step_refuses():
+    net, p, X, Y = checks_problem()
+    with pytest.raises(ValueError, match="probability columns") as step_err:
+        BP(lr=0.1).step(net, p, BP(lr=0.1).init(net, p), X, -Y)
+    with pytest.raises(ValueError) as train_err:
+        train(net, BP(lr=0.1), p, (X, -Y), epochs=1)
+    assert str(train_err.value) == str(step_err.value)
+    with pytest.raises(ValueError, match="^Y_test: .*probability columns"):
+        train(net, BP(lr=0.1), p, (X, Y, X, -Y), epochs=1)
+
+
+def test_evaluate_refuses_nan_no_samples_bad_targets_and_chunk():
+    net, p, X, Y = checks_problem()
+    Xn = X.copy()
+    Xn[2, 7] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN at \[2, 7\]"):
+        evaluate(net, p, Xn, Y)
+    with pytest.raises(ValueError, match="X has no samples"):
+        evaluate(net, p, X[:, :0], Y[:, :0])
+    with pytest.raises(ValueError, match="probability columns"):
+        evaluate(net, p, X, -Y)
+    with pytest.raises(ValueError, match="chunk must be a positive integer, got 0"):
+        evaluate(net, p, X, Y, chunk=0)
+    out = evaluate(net, p, X, Y, chunk=7)  # chunked: the mean over all columns
+    F = net.forward(p, X)[1][-1]
+    lse = np.log(np.sum(np.exp(F - F.max(0)), axis=0)) + F.max(0)
+    assert out["loss"] == pytest.approx(float(np.mean(lse - np.sum(Y * F, axis=0))), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("subset", "bogus"), ("sampling", "sorted"), ("dtype", "float16"), ("track_dw", "always"),
+     ("loss", "hinge"), ("n_train", 0), ("n_train", 2.5), ("hidden", (4, 0)), ("hidden", "64"),
+     ("sizes", (5,)), ("init_std", -1.0), ("init_std", "xavier"), ("epochs", -1),
+     ("batch_size", 0), ("batch_size", True), ("full_batch_n", 0), ("seed", -3),
+     ("eval_chunk", 0), ("hyper", [("lr", 1)]), ("method", ""), ("net", 3)],
+)  # fmt: skip
+def test_every_run_config_field_is_checked_on_the_generated_data(field, value):
+    got = re.escape(repr(value))
+    with pytest.raises(ValueError, match=f"RunConfig {field} must be .*got {got}"):
+        RunConfig(dataset="synthetic", **{field: value})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,9 @@ class RunConfig:
     track_dw: str | None = None
     net: str | None = None
 
+    def __post_init__(self) -> None:
+        _check_config(self)
+
     def settings(self) -> dict:
         """The settings that make the run, in normal form: what its key hashes."""
         from ..data import canonical_name
@@ -119,6 +123,68 @@ class RunConfig:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_int(v: Any, least: int) -> bool:
+    """An integer ``>= least``; an integral float too (the normal form makes it an int)."""
+    return _is_number(v) and float(v).is_integer() and v >= least
+
+
+def _sizes_ok(v: Any, least: int) -> bool:
+    return (
+        not isinstance(v, (str, bytes))
+        and isinstance(v, Sequence)
+        and len(v) >= least
+        and all(_is_int(h, 1) for h in v)
+    )
+
+
+#: field: (allowed values, or a test, and what the message says is expected)
+_CHOICES = {
+    "subset": ("first", "random"),
+    "sampling": ("shuffle", "replacement"),
+    "dtype": ("float32", "float64"),
+    "track_dw": (None, "epoch", "step"),
+    "loss": (None, "cross_entropy", "square"),
+}
+_TESTS = {
+    "method": (lambda v: isinstance(v, str) and v != "", "a method name"),
+    "hyper": (
+        lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),
+        "a dict of hyper-parameters by name",
+    ),  # fmt: skip
+    "dataset": (lambda v: isinstance(v, str) and v != "", "a data set name"),
+    "n_train": (lambda v: v is None or _is_int(v, 1), "None or an integer >= 1"),
+    "hidden": (lambda v: _sizes_ok(v, 0), "a sequence of integers >= 1"),
+    "sizes": (lambda v: v is None or _sizes_ok(v, 2), "None or >= 2 integers >= 1"),
+    "activation": (lambda v: isinstance(v, str) and v != "", "an activation name"),
+    "init_std": (
+        lambda v: v == "fan_in" or (_is_number(v) and v > 0 and math.isfinite(v)),
+        "a finite number > 0 or 'fan_in'",
+    ),  # fmt: skip
+    "epochs": (lambda v: _is_int(v, 0), "an integer >= 0"),
+    "batch_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "full_batch_n": (lambda v: v is None or _is_int(v, 1), "None or an integer >= 1"),
+    "seed": (lambda v: _is_int(v, 0), "an integer >= 0"),
+    "backend": (lambda v: isinstance(v, str) and v != "", "a backend name"),
+    "data_dir": (lambda v: v is None or isinstance(v, (str, os.PathLike)), "None or a path"),
+    "eval_chunk": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "net": (lambda v: v is None or (isinstance(v, str) and v != ""), "None or a net name"),
+}
+
+
+def _check_config(cfg: RunConfig) -> None:
+    """Refuse a field no run could use, whatever the data set: ValueError naming the field,
+    what it takes and what it was given (names are checked by their registries later)."""
+    for name, allowed in _CHOICES.items():
+        v = getattr(cfg, name)
+        if v not in allowed or isinstance(v, bool):
+            want = ", ".join(repr(a) for a in allowed)
+            raise ValueError(f"RunConfig {name} must be one of {want}, got {v!r}")
+    for name, (ok, want) in _TESTS.items():
+        v = getattr(cfg, name)
+        if not ok(v):
+            raise ValueError(f"RunConfig {name} must be {want}, got {v!r}")
 
 
 def _key(method: str, settings: dict) -> str:

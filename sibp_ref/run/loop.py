@@ -134,7 +134,20 @@ class _StepFailed(Exception):
 # ------------------------------------------------------------------ evaluation
 def evaluate(net, params, X, Y, *, chunk: int = 10000, grad: bool = False) -> dict:
     """Loss and accuracy of ``params`` on all columns of ``X`` (and ``||∂J/∂W_1||`` with
-    ``grad``), computed ``chunk`` columns at a time; a mean loss is the mean over all."""
+    ``grad``), computed ``chunk`` columns at a time; a mean loss is the mean over all.
+
+    The inputs are checked as :func:`train` checks them (shapes, one dtype, finite values,
+    targets that suit the loss, at least one sample): ValueError or TypeError naming them.
+    """
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    check_inputs(net, params, X, Y)
+    _check_targets(net, Y, "Y")
+    return _evaluate(net, params, X, Y, chunk=chunk, grad=grad)
+
+
+def _evaluate(net, params, X, Y, *, chunk: int, grad: bool) -> dict:
+    """:func:`evaluate` without the checks (the loop checked its data once, up front)."""
     xp = B.namespace(X)
     n = int(X.shape[1])
     mean = getattr(net.loss_fn, "reduction", "mean") == "mean"
@@ -159,13 +172,13 @@ def evaluate(net, params, X, Y, *, chunk: int = 10000, grad: bool = False) -> di
 
 def measure(job: Job, params: list, epoch: int, step: int, elapsed: float, dw: Any) -> dict:
     """The record of one epoch: metrics of ``params`` on the training and test sets."""
-    tr = evaluate(job.net, params, job.X, job.Y, chunk=job.eval_chunk, grad=job.grad_norm)
+    tr = _evaluate(job.net, params, job.X, job.Y, chunk=job.eval_chunk, grad=job.grad_norm)
     rec = {"epoch": epoch, "step": step, "time": elapsed}
     rec["train_loss"], rec["train_acc"] = tr["loss"], tr["acc"]
     if job.grad_norm:
         rec["grad_norm_W1"] = tr["grad_norm_W1"]
     if job.Xt is not None:
-        te = evaluate(job.net, params, job.Xt, job.Yt, chunk=job.eval_chunk)
+        te = _evaluate(job.net, params, job.Xt, job.Yt, chunk=job.eval_chunk, grad=False)
         rec["test_loss"], rec["test_acc"] = te["loss"], te["acc"]
     if dw is not None:
         rec["dw"] = dw
@@ -425,6 +438,18 @@ def _check_loop_args(epochs, batch_size, eval_chunk, sampling, track_dw) -> None
         raise ValueError(f"track_dw must be None, 'epoch' or 'step', got {track_dw!r}")
 
 
+def _check_targets(net: Any, Y: Any, name: str) -> None:
+    """The targets suit the loss, as ``method.step`` checks them (cross-entropy: probability
+    columns); the message names ``name`` (``Y`` or ``Y_test``)."""
+    if Y is None:
+        return
+    try:
+        net.loss_fn.check_targets(Y)
+    except ValueError as exc:
+        msg = str(exc)
+        raise ValueError(msg if name == "Y" else f"{name}: {msg}") from None
+
+
 def method_needs(method: Any) -> tuple[bool, str | None]:
     """``(full_batch, required_loss)`` of a method, from its class (methods/base.py); a
     method without them is read as ``(False, None)``."""
@@ -447,6 +472,8 @@ def prepare(net, method, params, data, *, epochs=10, batch_size=100, sampling="s
     _check_loop_args(epochs, batch_size, eval_chunk, sampling, track_dw)
     X, Y, Xt, Yt = _split(data)
     check_inputs(net, params, X, Y, Xt, Yt)
+    for name, T in (("Y", Y), ("Y_test", Yt)):
+        _check_targets(net, T, name)
     full_batch = method_needs(method)[0] if full_batch is None else bool(full_batch)
     n = int(X.shape[1])
     if full_batch:
