@@ -95,15 +95,20 @@ def unflatten(spec: dict, arrays: list, template: Any, xp: Any, device: Any) -> 
 
 
 def save_checkpoint(path: str | os.PathLike, snap: Snapshot) -> None:
-    """Write ``snap`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    """Write ``snap`` to ``path`` atomically (temporary file in the same folder, then rename);
+    a write that fails removes its temporary file and raises, leaving the old checkpoint."""
     path = Path(path)
     meta = np.frombuffer(json.dumps({"format": FORMAT, **snap.meta}).encode(), dtype=np.uint8)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        np.savez(f, meta=meta, **{f"a{i}": a for i, a in enumerate(snap.arrays)})
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, meta=meta, **{f"a{i}": a for i, a in enumerate(snap.arrays)})
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, a file-size limit, an interrupt: leave no half file
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_checkpoint(path: str | os.PathLike) -> Snapshot | None:

@@ -69,12 +69,21 @@ class RunFiles:
         return h
 
     def checkpoint(self) -> Snapshot | None:
-        """The last checkpoint; an unreadable one is dropped with a note (runs from 0)."""
+        """The last checkpoint; an unreadable one is moved aside with a note (runs from 0)."""
         try:
             return load_checkpoint(self.ckpt)
-        except ValueError as exc:
-            warnings.warn(f"{exc}; running from the start", RunNote, stacklevel=2)
+        except ValueError:
+            self.discard_checkpoint("it cannot be read as a checkpoint")
             return None
+
+    def discard_checkpoint(self, why: str) -> None:
+        """Move a checkpoint that cannot be this run's to ``<name>.damaged`` (kept for a look,
+        never deleted) with a one-line note naming it: the run starts over."""
+        if not self.ckpt.is_file():
+            return
+        dest = move_aside(self.ckpt)
+        warnings.warn(f"checkpoint {self.ckpt} set aside as {dest.name}: {why}; running "
+                      "from the start", RunNote, stacklevel=3)  # fmt: skip
 
     def begin(self, settings: dict, env: dict, records: list) -> None:
         """Open the log: a new one with its start line (``records`` empty), or, resuming from

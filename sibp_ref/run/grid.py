@@ -161,6 +161,7 @@ class EpochResult:
     records: list
     snap: Snapshot | None = None
     history: History | None = None
+    discarded: str | None = None
 
 
 def epoch_task(cfg: RunConfig, snap: Snapshot | None) -> EpochResult:
@@ -170,15 +171,17 @@ def epoch_task(cfg: RunConfig, snap: Snapshot | None) -> EpochResult:
     t0 = time.perf_counter()
     job, settings, params = build_job(cfg)
     budget, t1 = BUILD_RATIO * (time.perf_counter() - t0), time.perf_counter()
-    new, before = [], None
+    new, before, discarded = [], None, None
     for i, rs in enumerate(epochs(job, params, cfg.seed, settings, snap)):
+        if i == 0:
+            discarded = rs.discarded
         if i == 0 and rs.resumed:
             before = rs.records
         else:
             new.append(rs.records[-1])
         if i > 0 and rs.status == "running" and time.perf_counter() - t1 >= budget:
             break
-    res = EpochResult(settings, environment(B.namespace(job.X)), before, new)
+    res = EpochResult(settings, environment(B.namespace(job.X)), before, new, discarded=discarded)
     if rs.status != "diverged":
         res.snap = snapshot(rs, settings)
     if rs.status != "running":
@@ -200,6 +203,8 @@ class _Active:
 def _take(act: _Active, res: EpochResult) -> History | None:
     """Write what a worker sent; the run's history when it has ended."""
     if not act.begun:
+        if res.discarded:
+            act.files.discard_checkpoint(res.discarded)
         act.files.begin(res.settings, res.env, res.before or [])
         act.begun = True
     h = res.history

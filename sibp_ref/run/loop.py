@@ -122,6 +122,7 @@ class RunState:
     reason: str | None = None
     diverged_at: dict | None = None
     resumed: bool = False
+    discarded: str | None = None  # why the checkpoint offered could not be this run's
 
 
 class _StepFailed(Exception):
@@ -340,14 +341,16 @@ def epochs(job: Job, params: list, seed: int, settings: dict, snap: Snapshot | N
            bar: Progress | None = None) -> Iterator[RunState]:  # fmt: skip
     """The run, epoch by epoch: the one driver of every run, single or in a grid.
 
-    The first state is the start: the checkpoint ``snap`` when it is of these ``settings``
-    (``resumed``), else epoch 0 measured; then one state per :func:`advance`, until the run
+    The first state is the start: the checkpoint ``snap`` when it can be this run's
+    (``resumed``; :func:`_restore_checked`), else epoch 0 measured, with ``discarded`` saying
+    why a checkpoint offered could not be resumed; then one state per :func:`advance`, until the run
     has finished or diverged. The caller writes each state's last record where it wants.
     """
-    resumed = snap is not None and snap.meta.get("settings") == _as_json(settings)
-    rs = restore(snap, job) if resumed else first_state(job, params, seed)
+    rs, why = (None, None) if snap is None else _restore_checked(snap, job, params, settings)
+    if rs is None:
+        rs = dataclasses.replace(first_state(job, params, seed), discarded=why)
     yield rs
-    rs = dataclasses.replace(rs, resumed=False)
+    rs = dataclasses.replace(rs, resumed=False, discarded=None)
     while rs.status == "running":
         rs = advance(job, rs, bar)
         yield rs
@@ -383,6 +386,36 @@ def restore(snap: Snapshot, job: Job) -> RunState:
     status = "running" if m["epoch"] < job.epochs else "finished"
     return RunState(m["epoch"], m["step"], m["elapsed"], params, state, rng, m["records"],
                     params, m["epoch"], status=status, resumed=True)  # fmt: skip
+
+
+def _restore_checked(snap: Snapshot, job: Job, params: list, settings: dict):
+    """``(state, None)`` from a checkpoint that can belong to this run, else ``(None, why)``:
+    other settings, another layout, parameters of other shapes or dtypes than ``params``,
+    non-finite values, or counts that do not add up."""
+    m = snap.meta
+    if m.get("settings") != _as_json(settings):
+        return None, "it was written by a run of other settings"
+    try:
+        rs = restore(snap, job)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        return None, f"it does not hold this run's state ({type(exc).__name__}: {exc})"
+    if len(rs.params) != len(params):
+        return None, f"it holds {len(rs.params)} layers, the run has {len(params)}"
+    for i, (got, want) in enumerate(zip(rs.params, params, strict=True)):
+        for nm, a, b in zip("Wb", got, want, strict=False):
+            if (a is None) != (b is None) or (
+                a is not None and (tuple(a.shape), a.dtype) != (tuple(b.shape), b.dtype)
+            ):
+                return None, f"its params[{i}] {nm} is not {_describe(b)} as the run's"
+    if not (_finite_params(rs.params) and _finite_tree(rs.state)):
+        return None, "its parameters or method state are not finite"
+    if len(rs.records) != rs.epoch + 1 or not 0 <= rs.epoch <= job.epochs:
+        return None, f"its {len(rs.records)} records do not add up to epoch {rs.epoch}"
+    return rs, None
+
+
+def _describe(a: Any) -> str:
+    return "absent" if a is None else f"of shape {tuple(a.shape)} and dtype {a.dtype}"
 
 
 def _as_json(settings: dict) -> Any:
@@ -533,6 +566,8 @@ def _drive(job, params, seed, settings, files, resume, bar, callback) -> RunStat
     for i, rs in enumerate(epochs(job, params, seed, settings, snap, bar)):
         new = rs.records[-1:]
         if i == 0:  # the start: open the log
+            if files is not None and rs.discarded:
+                files.discard_checkpoint(rs.discarded)
             if files is not None:
                 env = environment(B.namespace(job.X))
                 files.begin(settings, env, rs.records if rs.resumed else [])
