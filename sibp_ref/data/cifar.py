@@ -82,6 +82,6 @@ def load_cifar10(
         xp=xp,
         dtype=dtype,
         device=device,
-        info={"source": str(files[CIFAR_TEST[0]].parent)},
+        info={"source": "cifar10", "files": sorted(path.name for path in files.values())},
         scale=1 / 255,
     )

@@ -110,7 +110,14 @@ def load_mnist(
 ) -> Dataset:
     """MNIST or Fashion-MNIST as a :class:`Dataset`: ``X`` is ``(784, n)`` in ``[0, 1]``."""
     Xtr, ytr, Xte, yte, files = load_mnist_arrays(name, data_dir, download=download, verify=verify)
-    info = {"source": str(files["train_images"].parent), "verified_sha256": verify}
+    # The data set's name, its files' names and their checksums, not the folder they lay in:
+    # a log must not carry the path of the machine it was written on.
+    info = {
+        "source": name,
+        "files": {role: path.name for role, path in files.items()},
+        "sha256": {role: KNOWN_SHA256[name][IDX_FILES[role]] for role in files},
+        "verified_sha256": verify,
+    }
     return from_numpy(
         name,
         Xtr,
