@@ -726,7 +726,7 @@ def main(argv: list[str] | None = None) -> dict:
         "batch_size": BATCH,
         "net": "784-500-10 relu, softmax cross-entropy, init N(0, 0.05), float32",
         "paper_settings": "60 000 samples, 50 epochs, 5 runs",
-        "runs": str(runs_dir(args)),
+        "runs": common.shown_path(runs_dir(args)),
         "replot": bool(args.replot),
     }
     out = common.save_results(

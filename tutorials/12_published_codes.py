@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"{r['ours_test']}; paired {r['paired_difference']}, ahead in "
               f"{r['published_ahead']}{toward}")  # fmt: skip
     path = plot(args, s, accs)
+    s = {**s, "runs": common.shown_path(s["runs"])}
     out = {"settings": s, "comparisons": rows, "final_test_acc": [acc for _, acc in accs]}
     common.save_results(args, NAME, out)
     print("figure:", path)

@@ -158,6 +158,16 @@ def authors_to_ours(eta_c: float, lam_c: float, batch: int) -> tuple[float, floa
     return batch * eta_c, 1.0 / (2.0 * lam_c)
 
 
+def shown_path(path: Path | str) -> str:
+    """``path`` as a results file records it: from the repository root when it lies inside,
+    else its last part (a results file must not carry the path of the machine it was made on)."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(ROOT).as_posix()
+    except ValueError:
+        return p.name
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file beside it, so that an interrupted
     write leaves the old file whole."""
