@@ -324,3 +324,18 @@ def test_compare_says_when_it_reads_finished_runs_and_how_to_train_them_again(ca
     assert rc == 0 and again.split("logs:")[0] == out.split("logs:")[0]
     assert "note: sgd, adam: read back from the finished runs in" in err
     assert "--no-resume trains them again" in err
+
+
+@pytest.mark.parametrize(
+    "argv, dtype",
+    [
+        (["compare"], M.MAIN_JOB.dtype),
+        (["compare", "--dtype", "float32"], "float32"),
+        (["compare", "--dataset", "mnist"], "float32"),
+        (["train", "sgd"], "float32"),
+    ],
+)
+def test_the_main_job_runs_in_its_entrys_dtype_and_dtype_changes_only_that(argv, dtype):
+    args = cli.build_parser().parse_args(argv)
+    cli._preflight(args)
+    assert [c.dtype for c in cli._configs(args, ["sgd", "sibp"])] == [dtype, dtype]

@@ -167,7 +167,12 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--backend", default="numpy", help="numpy (default), cupy, torch, array_api_strict"
     )
-    g.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    g.add_argument(
+        "--dtype",
+        default=None,
+        choices=("float32", "float64"),
+        help="default float32; the main job's (compare on its data set) float64",
+    )
     g.add_argument(
         "--track-dw",
         choices=("epoch", "step"),
@@ -353,6 +358,12 @@ def _check_out(path: Path) -> Path:
     return path
 
 
+def _default_dtype(args) -> str:
+    """float32, or the main job's dtype for ``compare`` on the main job's data set."""
+    job = _main_job()
+    return job.dtype if args.command == "compare" and args.dataset == job.dataset else "float32"
+
+
 def _configs(args, methods: list[str]) -> list:
     from ..methods import method_spec
     from .config import RunConfig
@@ -383,7 +394,7 @@ def _configs(args, methods: list[str]) -> list:
                 full_batch_n=args.bcd_n,
                 seed=args.seed,
                 backend=args.backend,
-                dtype=args.dtype,
+                dtype=args.dtype or _default_dtype(args),
                 data_dir=args.data_dir,
                 track_dw=args.track_dw,
             )
@@ -612,7 +623,7 @@ def cmd_list(args) -> int:
         extra = " [full batch, square loss]" if spec.full_batch else ""
         print(f"  {spec.name:<9} {_call(spec, spec.defaults)}{extra}")
     job = _main_job()
-    print(f"main job (`sibp-ref compare`, on {job.dataset}; {job.why}):")
+    print(f"main job (`sibp-ref compare`, on {job.dataset} in {job.dtype}; {job.why}):")
     for name in job.methods:
         print(f"  {name:<9} {_call(METHODS[name], hyper_of(name, job))}")
     print("data sets: " + ", ".join(DATASETS))
