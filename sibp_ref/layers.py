@@ -62,7 +62,7 @@ class Parametrised(Protocol):
 
     def lift(self, F: Any) -> Any: ...
 
-    def lift_T(self, M: Any, F: Any) -> Any: ...
+    def lift_T(self, M: Any) -> Any: ...
 
 
 @runtime_checkable
@@ -123,7 +123,7 @@ class Dense:
         """``A(F)``, the matrix ``W`` acts on: ``F`` itself for a dense layer."""
         return F
 
-    def lift_T(self, M: Any, F: Any) -> Any:
+    def lift_T(self, M: Any) -> Any:
         """``A*(M)``, the adjoint of the lift, back in ``F``'s shape: ``M`` itself here."""
         return M
 
@@ -255,9 +255,9 @@ class Conv2d:
         shifts = [X[:, u : u + ho, v : v + wo, :] for u in range(k) for v in range(k)]
         return xp.reshape(xp.stack(shifts, axis=1), (self.c_in * k * k, ho * wo * n))
 
-    def lift_T(self, M: Any, F: Any = None) -> Any:
+    def lift_T(self, M: Any) -> Any:
         """``A*(M)``, ``(c_in·h·w, n)``: col2im, each offset's slice of ``M`` added back at
-        its shift (``<A(F), M> = <F, A*(M)>``); ``F`` is not needed."""
+        its shift (``<A(F), M> = <F, A*(M)>``)."""
         ho, wo, k = self.out_height, self.out_width, self.k
         _check_columns(repr(self), "M", M, self.c_in * k * k, ho * wo)
         xp = B.namespace(M)

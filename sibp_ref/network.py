@@ -181,8 +181,9 @@ class Network:
         return init_params(shapes, std=std, device=device, **kw)
 
     # ------------------------------------------------------------- checking
-    def check_params(self, params: Params) -> None:
-        """Structure and shapes of ``params`` against the layers (no pass over the data)."""
+    def check_params(self, params: Params, *, finite: bool = False) -> None:
+        """Structure and shapes of ``params`` against the layers (no pass over the data);
+        with ``finite``, also that no entry is NaN or infinite, naming the first."""
         if not isinstance(params, (list, tuple)):
             raise ValidationTypeError(
                 f"params must be a list of (W, b) pairs, one per layer, got {describe(params)}"
@@ -192,9 +193,12 @@ class Network:
         for i, pair in enumerate(params):
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                 raise ValidationTypeError(
-                    f"params[{i}] must be a (W, b) pair (b None without bias), got {describe(pair)}"
+                    f"params[{i}] must be a (W, b) pair, got {describe(pair)} (b is None in a "
+                    "layer without bias)"
                 )
             self._check_pair(i, *pair)
+        if finite:
+            _check_finite_params(params)
 
     def _check_pair(self, i: int, W: Any, b: Any) -> None:
         layer = self.blocks[i].layer
@@ -259,10 +263,7 @@ class Network:
         check_same_dtype(weights=list(params), X=X, Y=Y)
         if finite:
             self.check_batch(X, Y, finite=True)
-            for i, (W, b) in enumerate(params):
-                check_array(f"params[{i}] W", W)
-                if b is not None:
-                    check_array(f"params[{i}] b", b)
+            _check_finite_params(params)
 
     # -------------------------------------------------------------- forward
     def forward(self, params: Params, X: Any, *, check: bool = True) -> tuple[list, list]:
@@ -326,11 +327,11 @@ class Network:
         delta[L] = self.loss_fn.grad(F[L], Y)  # δ_N = ∂J/∂F_N
         for i in range(L - 1, -1, -1):
             W = params[i][0]
-            dG[i], delta[i] = self.backward_block(i, W, G[i + 1], delta[i + 1], F[i], i > 0)
+            dG[i], delta[i] = self.backward_block(i, W, G[i + 1], delta[i + 1], i > 0)
         return dG, delta
 
     def backward_block(
-        self, i: int, W: Any, G: Any, delta: Any, F: Any, propagate: bool = True
+        self, i: int, W: Any, G: Any, delta: Any, propagate: bool = True
     ) -> tuple[Any, Any]:
         """Through block ``i`` backwards: ``(∂J/∂G_{i+1}, δ_i)`` from ``δ_{i+1}``.
 
@@ -340,17 +341,17 @@ class Network:
         ``W`` is the new ``W_i^{k+1}`` and ``G`` the old ``G_{i+1}^k``. With
         ``propagate=False`` (the first block) ``δ_i`` is not computed and is ``None``.
         """
-        return self.backward_from_sigma(i, W, G, self.error_at_sigma(i, G, delta), F, propagate)
+        return self.backward_from_sigma(i, W, G, self.error_at_sigma(i, G, delta), propagate)
 
     def backward_from_sigma(
-        self, i: int, W: Any, G: Any, d: Any, F: Any, propagate: bool = True
+        self, i: int, W: Any, G: Any, d: Any, propagate: bool = True
     ) -> tuple[Any, Any]:
         """:meth:`backward_block` from ``d = ∂J/∂σ(G_{i+1})`` (matrix form):
         ``∂J/∂G_{i+1} = σ'(G_{i+1}) ⊙ d`` and ``δ_i = A*(Wᵀ ∂J/∂G_{i+1})`` (3.1)."""
         dG = self._times_df(i, G, d)  # ∂J/∂G_{i+1}
         if not propagate:
             return dG, None
-        return dG, self.blocks[i].layer.lift_T(W.T @ dG, F)  # (3.1)
+        return dG, self.blocks[i].layer.lift_T(W.T @ dG)  # (3.1)
 
     def error_at_sigma(self, i: int, G: Any, delta: Any, S: Any = None) -> Any:
         """``∂J/∂σ(G_{i+1})`` in ``G``'s matrix form from ``δ_{i+1} = ∂J/∂F_{i+1}``: the
@@ -400,6 +401,14 @@ class Network:
                 )
             )
         )
+
+
+def _check_finite_params(params: Params) -> None:
+    """No NaN or infinity in any ``W`` or ``b`` of checked ``params`` (one pass over them)."""
+    for i, (W, b) in enumerate(params):
+        check_array(f"params[{i}] W", W)
+        if b is not None:
+            check_array(f"params[{i}] b", b)
 
 
 def _blocks(layers: list) -> list[Block]:

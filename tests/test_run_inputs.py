@@ -89,7 +89,7 @@ def test_lists_and_bare_weight_matrices_are_type_errors_that_say_so():
     X, Y, _, _ = data(ds)
     with pytest.raises(TypeError, match="X must be an array .*got a list"):
         fit(net, params, (X.tolist(), Y))
-    with pytest.raises(TypeError, match=r"params\[0\] must be a \(W, b\) pair, got an array"):
+    with pytest.raises(TypeError, match=r"params\[0\] must be a \(W, b\) pair, got a numpy array"):
         fit(net, [W for W, _ in params], (X, Y))
 
 

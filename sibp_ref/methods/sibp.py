@@ -57,7 +57,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from ..inner.layer import LAYER_SOLVERS, solve_layer
-from ..validation import check_int, check_nonnegative, check_per_layer, check_positive
+from ..validation import check_int, check_nonnegative, check_positive
 from .base import check_step_inputs
 
 __all__ = ["SIBP", "SIBPState"]
@@ -137,9 +137,16 @@ class SIBP:
 
     # ----------------------------------------------------------------- interface
     def init(self, net: Any, params: list) -> SIBPState:
+        """The state before the first step; checks ``params`` against ``net`` and that a
+        per-layer λ has one entry per layer (the values were checked when the method was
+        made)."""
         net.check_params(params)
-        check_per_layer("lam", self.lam, net.num_layers)  # a per-layer list must fit the net
-        check_per_layer("lam_b", self.lam_b, net.num_layers)
+        for name, value in (("lam", self.lam), ("lam_b", self.lam_b)):
+            if isinstance(value, list) and len(value) != net.num_layers:
+                raise ValueError(
+                    f"{name} has {len(value)} entries but the network has {net.num_layers} "
+                    "layers; give one value per layer or a single number"
+                )
         return SIBPState(k=0)
 
     def eta_at(self, k: int) -> float:
@@ -151,11 +158,11 @@ class SIBP:
     def step(self, net: Any, params: list, state: SIBPState, X: Any, Y: Any, *, check=True):
         """One iteration of Algorithm 1 on the batch ``(X, Y)``; returns ``(Θ^{k+1}, state)``.
 
-        ``check=False`` skips the input checks (the training loop checks its data once)."""
+        ``check=False`` skips the input checks (the training loop checks its data once).
+        The settings are not checked again: ``__init__`` checked them, ``init`` their length."""
         check_step_inputs(net, params, X, Y, check=check)
         eta = self.eta_at(state.k)
-        lam = check_per_layer("lam", self.lam, net.num_layers)
-        lam_b = check_per_layer("lam_b", self.lam_b, net.num_layers)
+        lam, lam_b = _per_layer(self.lam, net.num_layers), _per_layer(self.lam_b, net.num_layers)
         inner = dict(solver=self.solver, iters=self.iters, l1=self.l1)  # solve_layer's options
         inner.update(tol=self.tol, max_iters=self.max_iters)
         N1 = net.num_layers  # N − 1 weight layers
@@ -178,8 +185,13 @@ class SIBP:
                                  **inner)  # fmt: skip
             if i > 0:  # not the first layer (F_1 = X is never changed)
                 # (4.2): δ_i = A*((W_i^{k+1})ᵀ (σ'(G_{i+1}^k) ⊙ d)), new W, old G
-                _, delta = net.backward_from_sigma(i, new[i][0], G[i + 1], d, F[i])
+                _, delta = net.backward_from_sigma(i, new[i][0], G[i + 1], d)
         return new, SIBPState(k=state.k + 1)
+
+
+def _per_layer(value: float | list[float], num_layers: int) -> list[float]:
+    """λ_i for every layer: a checked list as it is, one checked number repeated."""
+    return value if isinstance(value, list) else [value] * num_layers
 
 
 def _lam_values(name: str, value: Any) -> float | list[float]:

@@ -12,24 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..validation import check_array, check_same_dtype, check_same_namespace
 
 __all__ = ["check_inputs"]
-
-
-def _is_array(a: Any) -> bool:
-    return hasattr(a, "shape") and hasattr(a, "dtype") and not isinstance(a, np.generic)
-
-
-def _check_pairs(params: Any) -> None:
-    if not isinstance(params, (list, tuple)):
-        raise TypeError(f"params must be a list of (W, b) pairs, got {type(params).__name__}")
-    for i, pair in enumerate(params):
-        if _is_array(pair) or not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            got = f"an array of shape {tuple(pair.shape)}" if _is_array(pair) else repr(pair)[:40]
-            raise TypeError(f"params[{i}] must be a (W, b) pair, got {got}")
 
 
 def _check_shapes(net: Any, X: Any, Y: Any, Xt: Any, Yt: Any) -> None:
@@ -63,18 +48,18 @@ def _check_shapes(net: Any, X: Any, Y: Any, Xt: Any, Yt: Any) -> None:
 
 
 def check_inputs(net: Any, params: Any, X: Any, Y: Any, Xt: Any = None, Yt: Any = None) -> None:
-    """Refuse, with a message naming the argument, what no step could train on."""
+    """Refuse, with a message naming the argument, what no step could train on.
+
+    The parameters are checked by :meth:`~sibp_ref.network.Network.check_params`, the
+    arrays by :mod:`sibp_ref.validation`; what is this module's own is the test set and the
+    messages that say how the data and the network disagree."""
     data = {k: v for k, v in (("X", X), ("Y", Y), ("X_test", Xt), ("Y_test", Yt)) if v is not None}
-    _check_pairs(params)
     for name, a in data.items():
         check_array(name, a, ndim=2, finite=False)
     net.check_params(params)
     check_same_namespace(params=list(params), **data)
     check_same_dtype(params=list(params), **data)
     _check_shapes(net, X, Y, Xt, Yt)
-    for i, pair in enumerate(params):
-        for n, a in zip("Wb", pair, strict=True):
-            if a is not None:
-                check_array(f"params[{i}] {n}", a)
+    net.check_params(params, finite=True)
     for name, a in data.items():
         check_array(name, a)
