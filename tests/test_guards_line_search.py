@@ -19,6 +19,7 @@ from scipy.optimize import brentq
 from sibp_ref import backend as B
 from sibp_ref.activations import get_activation
 from sibp_ref.inner import Armijo, armijo_backtracking, ncg
+from sibp_ref.inner.line_search import Direction, Point, Subproblem
 
 C1, Z0, LAM = 1e-4, 1.0, 1.0
 
@@ -53,8 +54,9 @@ def search(t: float):
     D = -(2.0 * S * R) @ A.T
     gD, zero = float(np.sum(-D * D)), np.zeros(())
     eps, DD = float(np.finfo(float).eps), np.sum(D * D)
+    along = Direction(D @ A, np.asarray(gD), zero, DD, lambda: zero)
     found = armijo_backtracking(
-        xp, Armijo(c1=C1), sig, T, LAM, eps, G, R, S, D @ A, np.asarray(gD), zero, DD, lambda: zero
+        xp, Armijo(c1=C1), Subproblem(sig, T, LAM, eps), Point(G, R, S), along
     )
     return found, float(D[0, 0]), gD
 

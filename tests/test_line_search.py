@@ -9,7 +9,7 @@ import pytest
 from sibp_ref import backend as B
 from sibp_ref.activations import get_activation
 from sibp_ref.inner import Armijo, armijo_backtracking, prox_objective
-from sibp_ref.inner.line_search import model_step
+from sibp_ref.inner.line_search import Direction, Point, Subproblem, model_step
 
 
 def _setup(sigma, seed=0, dtype="float64", lam=0.8):
@@ -32,9 +32,8 @@ def _search(xp, sig, A, T, E, G, R, S, g, D, lam, rule=None):
     rule = Armijo() if rule is None else rule
     eps = float(xp.finfo(G.dtype).eps)
     vd = lambda a, b: xp.sum(a * b)  # noqa: E731
-    return armijo_backtracking(
-        xp, rule, sig, T, lam, eps, G, R, S, D @ A, vd(g, D), vd(E, D), vd(D, D), lambda: vd(E, E)
-    )
+    along = Direction(D @ A, vd(g, D), vd(E, D), vd(D, D), lambda: vd(E, E))
+    return armijo_backtracking(xp, rule, Subproblem(sig, T, lam, eps), Point(G, R, S), along)
 
 
 def test_model_step_is_the_exact_line_minimiser_for_a_linear_layer():

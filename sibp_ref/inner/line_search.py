@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from ._ops import vdot
 
-__all__ = ["Armijo", "armijo_backtracking", "model_step"]
+__all__ = ["Armijo", "Subproblem", "Point", "Direction", "armijo_backtracking", "model_step"]
 
 
 class Armijo(NamedTuple):
@@ -36,6 +36,36 @@ class Armijo(NamedTuple):
     c1: float = 1e-4
     shrink: float = 0.5
     max_backtracks: int = 30
+
+
+class Subproblem(NamedTuple):
+    """What stays fixed in one solve of (4.1): the activation ``sig``, the target ``T``,
+    the proximal weight ``lam`` and the machine epsilon ``eps`` of the working dtype."""
+
+    sig: Any
+    T: Any
+    lam: float
+    eps: float
+
+
+class Point(NamedTuple):
+    """The current ``Z``: ``G = ZA + C``, ``R = σ(G) − T`` and ``S = σ'(G)``."""
+
+    G: Any
+    R: Any
+    S: Any
+
+
+class Direction(NamedTuple):
+    """The search direction ``D`` as the search sees it: ``DA = D A``; ``gD``, ``ED``,
+    ``DD`` the 0-d arrays ``⟨g, D⟩``, ``⟨E, D⟩``, ``⟨D, D⟩`` with ``E = Z − Z^0``; and
+    ``EE`` a function giving ``||E||²``, needed only near the minimiser."""
+
+    DA: Any
+    gD: Any
+    ED: Any
+    DD: Any
+    EE: Any
 
 
 def model_step(xp: Any, S: Any, DA: Any, gD: Any, DD: Any, lam: float) -> Any:
@@ -49,35 +79,21 @@ def model_step(xp: Any, S: Any, DA: Any, gD: Any, DD: Any, lam: float) -> Any:
 
 
 def armijo_backtracking(
-    xp: Any,
-    rule: Armijo,
-    sig: Any,
-    T: Any,
-    lam: float,
-    eps: float,
-    G: Any,
-    R: Any,
-    S: Any,
-    DA: Any,
-    gD: Any,
-    ED: Any,
-    DD: Any,
-    EE: Any,
+    xp: Any, rule: Armijo, fit: Subproblem, at: Point, along: Direction
 ) -> tuple[Any, Any, Any] | None:
     """Backtrack from :func:`model_step` until ``φ(Z + αD) − φ(Z) ≤ c1·α·⟨g, D⟩``.
 
-    Parameters
-    ----------
-    G, R, S : ``G = ZA + C``, ``R = σ(G) − T`` and ``S = σ'(G)`` at the current ``Z``.
-    DA : ``D A``.
-    gD, ED, DD : ``⟨g, D⟩``, ``⟨E, D⟩``, ``⟨D, D⟩`` (0-d arrays), ``E = Z − Z^0``.
-    EE : a function giving ``||E||²``, needed only near the minimiser.
-    eps : the machine epsilon of the working dtype.
+    ``fit`` is the subproblem, ``at`` the current point and ``along`` the direction
+    (:class:`Subproblem`, :class:`Point`, :class:`Direction`). The caller's arrays are
+    trusted (the nonlinear CG of :mod:`sibp_ref.inner.ncg` makes them).
 
     Returns
     -------
     ``(α, G(α), R(α))`` for the accepted step, or None when no trial passed.
     """
+    sig, T, lam, eps = fit
+    G, R, S = at
+    DA, gD, ED, DD, EE = along
     alpha = model_step(xp, S, DA, gD, DD, lam)
     for _ in range(rule.max_backtracks):
         G_t = G + alpha * DA

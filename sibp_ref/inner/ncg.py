@@ -29,7 +29,7 @@ from ..activations import Activation, get_activation
 from ..backend import namespace
 from ..validation import check_choice, check_int, check_nonnegative, check_positive
 from ._ops import times_data, vdot
-from .line_search import Armijo, armijo_backtracking
+from .line_search import Armijo, Direction, Point, Subproblem, armijo_backtracking
 from .objective import start_G
 from .result import CONVERGED, ITERATION_LIMIT, LINE_SEARCH_FAILED, InnerResult
 
@@ -75,6 +75,9 @@ def ncg(
     Returns
     -------
     :class:`~sibp_ref.inner.result.InnerResult` with the status of the stop.
+
+    The scalar settings are checked here; the arrays are trusted (their caller,
+    :func:`~sibp_ref.inner.layer.solve_layer`, takes them from a checked forward pass).
     """
     lam = check_positive("lam", lam)
     iters = check_int("iters", iters, minimum=1)
@@ -116,9 +119,8 @@ def _ncg_primal(A, T, Z0, lam, sig, C, G0, n_max, beta, tol, rule) -> InnerResul
                 break
         DA = times_data(D, A)  # once per iteration, not once per trial
         EE = lambda E=E: vdot(xp, E, E)  # noqa: E731
-        step = armijo_backtracking(
-            xp, rule, sig, T, lam, eps, G, R, S, DA, gD, vdot(xp, E, D), vdot(xp, D, D), EE
-        )
+        along = Direction(DA, gD, vdot(xp, E, D), vdot(xp, D, D), EE)
+        step = armijo_backtracking(xp, rule, Subproblem(sig, T, lam, eps), Point(G, R, S), along)
         if step is None:
             status = LINE_SEARCH_FAILED  # at the resolution of the arithmetic
             break
@@ -171,9 +173,8 @@ def _ncg_coefficients(A, T, Z0, lam, sig, C, G0, n_max, beta, tol, rule) -> Inne
                 status = CONVERGED
                 break
         EE = lambda Y=Y, G=G: vdot(xp, Y, G - G_start)  # noqa: E731  ||YAᵀ||² = ⟨Y, YK⟩
-        step = armijo_backtracking(
-            xp, rule, sig, T, lam, eps, G, R, S, DK, gD, vdot(xp, Y, DK), vdot(xp, D, DK), EE
-        )
+        along = Direction(DK, gD, vdot(xp, Y, DK), vdot(xp, D, DK), EE)
+        step = armijo_backtracking(xp, rule, Subproblem(sig, T, lam, eps), Point(G, R, S), along)
         if step is None:
             status = LINE_SEARCH_FAILED
             break

@@ -50,6 +50,20 @@ class _Point(NamedTuple):
     R: Any
 
 
+class _Problem(NamedTuple):
+    """What stays fixed in one solve: the backend, the activation, ``A``, ``T``, λ, γ, the
+    machine epsilon of the working dtype and the most halvings of ``t`` per step."""
+
+    xp: Any
+    sig: Any
+    A: Any
+    T: Any
+    lam: float
+    gamma: float
+    eps: float
+    max_backtracks: int
+
+
 def soft_threshold(Z: Any, tau: float) -> Any:
     """``sign(Z)·max(|Z| − τ, 0)``: the proximal map of ``τ||·||_1``."""
     xp = namespace(Z)
@@ -112,6 +126,9 @@ def prox_grad(
     momentum. ``start`` moves only the first iterate, not the minimiser; ``G0`` is
     ``start·A + C`` if known. ``iters`` steps, or with ``tol > 0`` until
     ``||z − y||/t ≤ tol·max(1, first)`` or ``max_iters`` (500). Returns the last ``x_k``.
+
+    The scalar settings are checked here; the arrays are trusted (their caller,
+    :func:`~sibp_ref.inner.layer.solve_layer`, takes them from a checked forward pass).
     """
     lam = check_positive("lam", lam)
     iters = check_int("iters", iters, minimum=1)
@@ -124,15 +141,22 @@ def prox_grad(
     n_max = (max_iters or 500) if tol > 0 else iters
     ds = _max_dsigma(sig.name)
     t = 1.0 / (2.0 * ds * ds * float(spectral_norm_sq(A, power_iters)) + 1.0 / lam)
-    ctx = (xp, sig, A, T, lam, gamma, float(xp.finfo(Z0.dtype).eps), max_backtracks)
-
+    prob = _Problem(xp, sig, A, T, lam, gamma, float(xp.finfo(Z0.dtype).eps), max_backtracks)
     Zs = Z0 if start is None else start
     Es = xp.zeros_like(Z0) if start is None else start - Z0
     Gs = start_G(A, C, Zs, G0)
-    X = Xp = Y = _Point(Zs, Es, Gs, sig.f(Gs) - T)  # x_0 = x_{−1} = y_1
+    x0 = _Point(Zs, Es, Gs, sig.f(Gs) - T)
+    return _fista(prob, x0, t, n_max, tol, accelerate, restart)
+
+
+def _fista(prob: _Problem, x0: _Point, t: float, n_max: int, tol: float, accelerate: bool,
+           restart: bool) -> InnerResult:  # fmt: skip
+    """The iterations of :func:`prox_grad` from ``x_0``, with the step ``t`` of the bound."""
+    xp, sig, T, lam, gamma = prob.xp, prob.sig, prob.T, prob.lam, prob.gamma
+    X = Xp = Y = x0  # x_0 = x_{−1} = y_1
     y_is_x, theta, stop, k, status = True, 1.0, None, 0, ITERATION_LIMIT
     while k < n_max:
-        step = _backtrack(ctx, Y, t)
+        step = _backtrack(prob, Y, t)
         if step is None:
             status = LINE_SEARCH_FAILED
             break
@@ -154,14 +178,14 @@ def prox_grad(
     return InnerResult(X.Z, X.G, k, status)
 
 
-def _backtrack(ctx, Y: _Point, t: float):
+def _backtrack(prob: _Problem, Y: _Point, t: float):
     """One step ``z = S_{tγ}(y − t∇s(y))``, halving ``t`` until the sufficient-decrease
     test holds; returns ``(z, z − y, t)`` or None after ``max_backtracks`` halvings.
 
     A step that fails the test only by less than the rounding of the computed change
     (:func:`_rounding`) is accepted: otherwise near the minimiser (``||z − y|| ~ √eps``)
     ``t`` would halve for nothing and the solver stall."""
-    xp, sig, A, T, lam, gamma, eps, max_backtracks = ctx
+    xp, sig, A, T, lam, gamma, eps, max_backtracks = prob
     inv2lam = 1.0 / (2.0 * lam)
     g = 2.0 * ((sig.df(Y.G) * Y.R) @ A.T) + Y.E / lam  # ∇s(y)
     for _ in range(max_backtracks):
