@@ -165,3 +165,24 @@ def test_environment_names_the_source_commit_when_run_from_a_checkout():
     env = environment(B.get_backend("numpy"))
     assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", env["sibp_ref_commit"])
     assert env["sibp_ref_commit"] == source_commit()
+
+
+def test_environment_names_the_installed_version_and_run_imports_only_modules_from_above():
+    """The header's version is the installed package's (its metadata, as pip wrote it); no
+    module of sibp_ref.run takes a name from the package top (``from .. import x`` only for
+    modules), so importing the harness never runs the package's __init__ for a value."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    import sibp_ref
+    from sibp_ref import backend as B
+    from sibp_ref.run import environment
+
+    assert environment(B.get_backend("numpy"))["sibp_ref"] in (sibp_ref.__version__, "unknown")
+    for path in sorted(Path(sibp_ref.run.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module is None:
+                for alias in node.names:
+                    spec = importlib.util.find_spec(f"sibp_ref.{alias.name}")
+                    assert spec is not None, f"{path.name} imports {alias.name} from sibp_ref"

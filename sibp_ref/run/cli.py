@@ -517,18 +517,24 @@ def _grid(args, cfgs, out: Path, executor=None) -> list:
 
 def _runnable_on_net(cfgs: list) -> list:
     """The configs whose method can train their named net; a note for each one that cannot
-    (BCD is for dense networks only), so that the other methods still run."""
+    (BCD is for dense networks only), so that the other methods still run.
+
+    The probe is ``method.init`` on one net and one set of initial parameters per loss,
+    shared by the methods (the runs build their own when they start)."""
     from ..methods import make_method
     from ..nets import get_net
     from .loop import method_needs
 
+    probes: dict = {}
     keep = []
     for cfg in cfgs:
         method = make_method(cfg.method, **cfg.hyper)
         loss = method_needs(method)[1] or "cross_entropy"
-        net = get_net(cfg.net, loss)
+        if loss not in probes:
+            net = get_net(cfg.net, loss)
+            probes[loss] = net, net.init(dtype=cfg.dtype)
         try:
-            method.init(net, net.init(dtype=cfg.dtype))
+            method.init(*probes[loss])
         except ValueError as exc:
             print(f"note: skipping {cfg.method}: {exc}", file=sys.stderr)
             continue

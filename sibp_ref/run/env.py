@@ -6,6 +6,7 @@ import platform
 import subprocess
 import sys
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,9 @@ def environment(xp: Any) -> dict:
     """Versions of Python, NumPy, this package and the backend in use, and the platform;
     ``sibp_ref_commit`` too where the package runs from a git checkout (:func:`source_commit`),
     so that a log says which code wrote it, e.g. before or after a solver was fixed."""
-    from .. import __version__
-
     name = B.backend_name(xp)
     env = {
-        "sibp_ref": __version__,
+        "sibp_ref": package_version(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "backend": name,
@@ -37,6 +36,16 @@ def environment(xp: Any) -> dict:
     if lib and lib in sys.modules:
         env[lib] = getattr(sys.modules[lib], "__version__", "?")
     return env
+
+
+@lru_cache(maxsize=1)
+def package_version() -> str:
+    """This package's version as installed (``pip install``), read from its metadata, not
+    from the package's top (which imports everything); ``"unknown"`` when not installed."""
+    try:
+        return metadata.version("sibp_ref")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 @lru_cache(maxsize=1)
