@@ -59,6 +59,7 @@ from typing import Any, NamedTuple
 from ..inner.layer import LAYER_SOLVERS, solve_layer
 from ..validation import check_int, check_nonnegative, check_positive
 from .base import check_step_inputs
+from .schedules import check_schedule, eta_at
 
 __all__ = ["SIBP", "SIBPState"]
 
@@ -122,9 +123,7 @@ class SIBP:
         self.l1 = check_nonnegative("l1", l1)
         if solver == "ncg_authors" and self.l1:
             raise ValueError(f"solver='ncg_authors' has no l1 term; got l1={l1!r} (use l1=0)")
-        if schedule is not None and not callable(schedule):
-            raise TypeError(f"schedule must be None or a callable k -> eta_k, got {schedule!r}")
-        self.schedule = schedule
+        self.schedule = check_schedule(schedule)
         self.tol = check_positive("tol", tol)
         self.max_iters = check_int("max_iters", max_iters, minimum=1)
 
@@ -151,9 +150,7 @@ class SIBP:
 
     def eta_at(self, k: int) -> float:
         """η_k: the schedule's value at iteration k, or the constant η."""
-        if self.schedule is None:
-            return self.eta
-        return check_positive(f"schedule({k})", self.schedule(k))
+        return eta_at(self.eta, self.schedule, k)
 
     def step(self, net: Any, params: list, state: SIBPState, X: Any, Y: Any, *, check=True):
         """One iteration of Algorithm 1 on the batch ``(X, Y)``; returns ``(Θ^{k+1}, state)``.
