@@ -231,7 +231,7 @@ def test_l1_pruning_lenet_panel_is_redrawn_from_its_summaries(tmp_path, monkeypa
     def no_runs(*a, **k):
         raise AssertionError("a finished LeNet-5 run was run again")
 
-    monkeypatch.setattr(t8, "train", no_runs)
+    monkeypatch.setattr(t8.pruning, "train", no_runs)
     (tmp_path / "figures" / "08_l1_pruning_lenet.png").unlink()
     again = t8.main([*out, "--workers", "1"])["lenet5"]
     assert again["table"] == first["table"]

@@ -1,73 +1,52 @@
 """Table 2 of the paper: is SIBP stable over its step sizes where SGD is not? (§5.2, claim C6)
 
-The paper trains a 784-500-10 ReLU network (softmax cross-entropy, batch 100, init
-N(0, 0.05), 50 epochs, 5 runs) on all of MNIST and reports the training / test accuracy of
+**The question.** The paper trains a 784-500-10 ReLU network (softmax cross-entropy, batch
+100, init N(0, 0.05), 50 epochs, 5 runs) on all of MNIST and reports training / test accuracy
+of SGD (lr ∈ {100, 10, 1, 0.1, 0.01}; lr 100 and 10 fail, "/"), ProxBP (η = 0.1, λ ∈ {100,
+10, 1, 0.1, 0.01}: 100 % / ≈ 97.2 %) and SIBP (η ∈ {10, 1, 0.1} over the same λ: 100 % /
+≈ 98.2 % for η ∈ {10, 1}, ≈ 98.9 % / 97.6 % for η = 0.1).
 
-- SGD with lr ∈ {100, 10, 1, 0.1, 0.01}: lr = 100 and 10 fail ("/");
-- ProxBP with η = 0.1 and λ ∈ {100, 10, 1, 0.1, 0.01}: 100 % training, ≈ 97.2 % test;
-- SIBP with η ∈ {10, 1, 0.1} and λ ∈ {100, 10, 1, 0.1, 0.01}: 100 % training and
-  ≈ 98.2 % test for η ∈ {10, 1}, ≈ 98.9 % / 97.6 % for η = 0.1.
+**The answer** (``--paper``: 60 000 samples, 50 epochs, 5 seeds in every cell; every number in
+``figures/05_table2.md``). The paper's pattern holds on every seed: SGD fails at lr 100 and 10
+and trains at lr ≤ 1; SIBP trains in all 15 cells on all 5 seeds, at effective steps 2λη from
+0.1 to 10⁵. The paper's numbers lie within 2 sd of ours in 7 of 25 cells; elsewhere ours is
+mostly higher (SIBP η_c = 10 is 0.001–0.003 below). The top of the table, SIBP η_c = 1 at
+0.9841 ± 0.0006 against SGD lr 1 at 0.9842 ± 0.0006, is a tie. Verdict (C6): confirmed.
 
-This script runs the same grid through :func:`sibp_ref.run_grid` (one JSON-lines log
-per run under ``runs/05_table2/``; an interrupted run resumes where it stopped), prints our
-table beside the paper's (the paper's numbers are typed in from its Table 2, labelled
-"paper") and draws both as heat maps of test accuracy, with the spread over the seeds
-(mean ± standard deviation of the final accuracies, and every seed as a dot).
+**How we read Table 2's η and λ** (``--reading code``, the default). The authors' MATLAB code
+sums ``δ_N = softmax − Y`` over the batch and weights the prox term by ``λ_c``: in our symbols
+(``docs/conventions.md §2`` and §4) ``η = 100 η_c`` and ``λ = 1/(2λ_c)``, so a cell's effective
+step is ``2λη = 100 η_c/λ_c``. Read literally (``--reading paper``), ProxBP and SIBP at
+(0.1, 0.01) would be SGD with lr 0.002, yet reach 100 % training accuracy where SGD at lr 0.01
+reaches 93 %; read as the code's values, SIBP η = 0.1, λ = 100 sits next to SGD lr 0.1 as it
+should. SGD's lr is the ordinary lr on the mean loss in both readings. The printed table gives
+2λη for every cell.
 
 Settings
 --------
-- default (CPU): the first 10 000 MNIST training samples, 2 epochs, 1 seed; the full
-  10 000-sample test set (``figures/05_table2.md`` records how long it takes);
-  ``--n-train 5000`` halves it.
-- ``--paper``: 60 000 samples, 50 epochs, 5 seeds (hours on a CPU; ``--backend cupy``),
-  logged to ``tutorials/results/05_table2_paper/`` (the committed logs).
-- ``--replot`` (with the settings of the logs to read, e.g. ``--paper --replot``): rebuild
-  the figure and the numbers from the logs alone, running nothing; a cell shows the seeds
-  whose runs have ended (give ``--backend`` as the runs had it: it is part of a run's key,
-  and needs no GPU to replot). Every call also writes each cell's mean ± sd beside the
-  paper's as Markdown: between the markers ``<!-- 05_table2_paper cells -->`` ... of
-  ``figures/05_table2.md`` (for ``--paper``), else as ``<name>_cells.md`` beside the figure.
-- ``--authors-solver``: two extra rows, SIBP η = 1 and η = 10 with the authors' inner
-  solver (``solver="ncg_authors"``, ``docs/conventions.md §5``), and their difference from
-  our NCG cell by cell, paired by seed (a seed draws the same init and batches in both).
-- ``--proxprop-cg``: two extra rows, ProxBP η = 0.1 with ProxProp's published CG
-  (``solver="cg_proxprop"``, 1 iteration — ProxProp's default — and 5), paired by seed
-  with our exact ProxBP; only the layer solver changes (``docs/published_codes.md``).
+- default (CPU): the first 10 000 MNIST training samples, 2 epochs, 1 seed, all 10 000 test
+  samples; ``--n-train``, ``--epochs``, ``--seeds`` set each alone (e.g. ``--epochs 5
+  --seeds 1 --n-train 60000 --backend cupy``, 8 minutes on a GPU).
+- ``--paper``: 60 000 samples, 50 epochs, 5 seeds (hours on a CPU; ``--backend cupy``), logged
+  to ``tutorials/results/05_table2_paper/`` (the committed logs); ``--runs DIR`` another folder.
+- ``--replot`` (e.g. ``--paper --replot``): the table, figure and numbers from the logs alone,
+  running nothing (give ``--backend`` as the runs had it: it is part of a run's key). Every
+  call writes each cell's mean ± sd beside the paper's as Markdown, between the markers
+  ``<!-- 05_table2_paper cells -->`` ... of ``figures/05_table2.md`` (``--paper``), else as
+  ``<name>_cells.md`` beside the figure.
+- ``--authors-solver``: two more rows, SIBP η = 1 and 10 with the authors' inner solver
+  (``solver="ncg_authors"``, ``docs/conventions.md §5``), paired with our NCG seed by seed.
+- ``--proxprop-cg``: two more rows, ProxBP η = 0.1 with ProxProp's published CG (1 and 5
+  iterations, ``docs/published_codes.md``), paired with our exact ProxBP seed by seed.
+- ``--reading paper``: the literal reading; written as ``05_table2_reading-paper.*``.
+- ``--sampling shuffle``: epochs as permutations (default: ``n // 100`` batches drawn with
+  replacement, as the authors' code does).
 - ``--workers N`` / ``--scheduler ADDRESS``: runs of the grid at once, or on a Dask cluster.
-- ``--n-train``, ``--epochs``, ``--seeds`` set each alone, e.g. for an 8-minute GPU run
-  ``--epochs 5 --seeds 1 --n-train 60000 --backend cupy``.
-- ``--quick`` (tests): 500 samples, 1 epoch, a 2 × 2 corner of the grid, synthetic data
-  when MNIST is absent.
+- ``--quick`` (tests): 500 samples, 1 epoch, a 2 × 2 corner of the grid, synthetic data when
+  MNIST is absent.
 
-Batches are drawn with replacement (``n // 100`` per epoch), as the authors' code does.
-
-How we read Table 2's η and λ (``--reading code``, the default)
----------------------------------------------------------------
-In our convention (``docs/conventions.md §2``, the paper's own formulas: ``J`` a mean, prox term
-``1/(2λ)||W − W^k||²``) a small SIBP step moves ``W`` by ``−2λη∇J`` and ProxBP as λ → 0 is
-SGD with lr ``2λη``. Read literally in these symbols (``--reading paper``), Table 2 cannot be
-right at its small-λ end: ProxBP (η = 0.1, λ = 0.01) and SIBP (η = 0.1, λ = 0.01) would be
-SGD with lr 0.002, five times smaller than the lr = 0.01 at which the same table has SGD
-reach only 93 % training accuracy after 50 epochs, yet they are reported at 100 % and
-98.6 %. And Table 2's λ-columns barely differ while 2λη spans four decades.
-
-The authors' MATLAB code (``docs/conventions.md §4``) sums ``δ_N = softmax − Y`` over the
-batch and weights the prox term by ``λ_c``; in our symbols ``η = 100 η_c`` (batch 100) and
-``λ = 1/(2λ_c)``, and its defaults (η_c = 0.1, λ_c = 1) are the middle of Table 2's grid.
-Read this way the effective step is ``2λη = 100 η_c/λ_c``: ProxBP and SIBP at (0.1, 100)
-move like SGD with lr 0.1, and SIBP η = 0.1, λ = 100 (98.99 / 97.27) sits next to SGD lr =
-0.1 (98.42 / 97.57) as it should; larger λ_c means smaller steps, and every other cell has a
-step large enough to reach 100 % training accuracy. So by default we take Table 2's (η, λ)
-as the code's (η_c, λ_c) for SIBP and ProxBP and convert them; SGD's lr is the ordinary lr
-on the mean loss in both readings (its row behaves like it: lr = 1 trains, lr = 10
-diverges). ``--reading paper`` runs the literal reading instead (our η, λ = the table's);
-its figure and numbers are written as ``05_table2_reading-paper.*`` beside the default's.
-The run logs of both readings share one folder (SGD's runs are the same in both).
-
-What "stable" means across methods. Under the code reading the grid asks SIBP to take
-effective steps 2λη from 0.001 to 10⁵ — far beyond the lr = 10 at which SGD diverges; the
-table in the output gives 2λη for every cell, so the reader can see at which effective
-steps each method still trains.
+The machinery (the run configurations, the paper's table, the summary of a cell, the
+Markdown and the figure) is in ``tutorials/_lib/table2.py``.
 """
 
 # %%
@@ -75,48 +54,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
-from pathlib import Path
 
 import common
-import numpy as np
+from _lib import table2
 
-from sibp_ref import RunConfig, make_method, read_log
-
-NAME = "05_table2"
-LRS = [100.0, 10.0, 1.0, 0.1, 0.01]
-LAMS = [100.0, 10.0, 1.0, 0.1, 0.01]
-SIBP_ETAS = [10.0, 1.0, 0.1]
-AUTHORS_ETAS = [10.0, 1.0]  # the --authors-solver rows
-PROXPROP_CG_ITERS = [1, 5]  # the --proxprop-cg rows: ProxProp's default CG-1, and CG-5
-PROX_ETA = 0.1
-BATCH = 100
-CHANCE = 0.2  # training accuracy below this (10 classes) counts as a failed run
-PAPER_RUNS = common.ROOT / "tutorials" / "results" / f"{NAME}_paper"
-
-#: The paper's Table 2 (training / test accuracy, mean of 5 runs, 50 epochs); None = "/".
-#: Rows: SGD over LRS; ProxBP η=0.1 over LAMS; SIBP η=10, 1, 0.1 over LAMS.
-PAPER = {
-    "SGD": [None, None, (1.0, 0.9826), (0.9842, 0.9757), (0.9295, 0.9301)],
-    "ProxBP η=0.1": [(1, 0.9727), (1, 0.9716), (1, 0.9719), (1, 0.9732), (1, 0.9723)],
-    "SIBP η=10": [(1, 0.9827), (1, 0.9817), (1, 0.9822), (1, 0.9822), (1, 0.9827)],
-    "SIBP η=1": [(1, 0.9830), (1, 0.9822), (1, 0.9828), (1, 0.9814), (1, 0.9817)],
-    "SIBP η=0.1": [
-        (0.9899, 0.9727),
-        (0.9891, 0.9783),
-        (0.9899, 0.9765),
-        (0.9886, 0.9776),
-        (0.9857, 0.9759),
-    ],
-}
+# the helpers the tests call through this script
+from _lib.table2 import epoch_at, paper_in_spread, pooled_sd, solver_pairs, spread_text  # noqa: F401
 
 
-def to_ours(eta: float, lam: float, reading: str, batch: int = BATCH) -> tuple[float, float]:
-    """Table 2's (η, λ) in our symbols: the code's ``η = n η_c, λ = 1/(2λ_c)``, or as is."""
-    return common.authors_to_ours(eta, lam, batch) if reading == "code" else (eta, lam)
-
-
+# %% the settings: the paper's, the CPU default, or the tests' quick corner
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = common.options(__doc__.splitlines()[0], argv, grid=True)
     p = argparse.ArgumentParser()
@@ -147,507 +94,37 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def runs_dir(args: argparse.Namespace) -> Path:
-    """Where the logs go: ``--runs``; else under ``--out``; else the committed paper logs
-    (``--paper``) or ``runs/05_table2``."""
-    if args.runs:
-        return Path(args.runs)
-    if args.out:
-        return Path(args.out) / "runs" / NAME
-    return PAPER_RUNS if args.paper else common.ROOT / "runs" / NAME
-
-
-def out_name(args: argparse.Namespace) -> str:
-    """The literal reading's and the paper-length figure and numbers sit beside the
-    default's, not over them."""
-    return (
-        NAME
-        + ("_paper" if args.paper else "")
-        + ("" if args.reading == "code" else "_reading-paper")
-    )
-
-
-# %% the grid, as plain run configurations
-# A row is (label, method, [(column, hyper-parameters)], the paper's row it is compared with).
-# The run key of a cell (the log's file name) depends on these values only, so the same cell
-# and seed always find the same log.
-def config(args, dataset: str, method: str, hyper: dict, seed: int) -> RunConfig:
-    return RunConfig(
-        method=method,
-        hyper=hyper,
-        dataset=dataset,
-        n_train=args.n_train,
-        hidden=(500,),
-        activation="relu",
-        init_std=0.05,
-        epochs=args.epochs,
-        batch_size=BATCH,
-        sampling=args.sampling,
-        seed=seed,
-        backend=args.backend,
-        dtype="float32",
-        data_dir=args.data_dir,
-    )
-
-
-def table_rows(args) -> list[tuple[str, str, list[tuple[float, dict]], str]]:
-    lrs, lams, etas = (LRS, LAMS, SIBP_ETAS)
-    if args.quick:  # a 2 × 2 corner; not η = 10 (ours 1000): on the synthetic set in float32
-        # it breaks the last layer's Cholesky within 5 steps (see figures/05_table2.md)
-        lrs, lams, etas = [10.0, 0.1], [1.0, 0.01], [1.0, 0.1]
-
-    def hyper(eta: float, lam: float, **more) -> dict:
-        e, la = to_ours(eta, lam, args.reading)
-        return {"eta": e, "lam": la, **more}
-
-    prox = f"ProxBP η={PROX_ETA:g}"
-    rows = [("SGD", "sgd", [(lr, {"lr": lr}) for lr in lrs], "SGD")]
-    rows.append((prox, "proxbp", [(lam, hyper(PROX_ETA, lam)) for lam in lams], prox))
-    for eta in etas:
-        label = f"SIBP η={eta:g}"
-        rows.append((label, "sibp", [(lam, hyper(eta, lam)) for lam in lams], label))
-    if args.authors_solver:
-        for eta in [e for e in AUTHORS_ETAS if e in etas or args.quick]:
-            cells = [(lam, hyper(eta, lam, solver="ncg_authors")) for lam in lams]
-            rows.append((f"SIBP η={eta:g} authors' NCG", "sibp", cells, f"SIBP η={eta:g}"))
-    if args.proxprop_cg:  # only the inner solver changes: the last layer stays ProxBP's
-        for iters in PROXPROP_CG_ITERS:
-            cells = [(lam, hyper(PROX_ETA, lam, solver="cg_proxprop", iters=iters)) for lam in lams]
-            rows.append((f"{prox} ProxProp CG-{iters}", "proxbp", cells, prox))
-    return rows
-
-
-def check_authors_solver() -> None:
-    """Fail before any run when this version of the package lacks the authors' NCG."""
-    try:
-        make_method("sibp", solver="ncg_authors")
-    except (ValueError, ImportError) as exc:
-        raise SystemExit(
-            f"--authors-solver needs SIBP(solver='ncg_authors'), which this version of "
-            f"sibp_ref does not have ({exc}); leave the flag out"
-        ) from None
-
-
+# %% run the grid: one RunConfig per cell and seed, one JSON-lines log per run
 def run(args, dataset: str, rows) -> tuple[dict, float]:
-    """Run (or read back) every cell and seed; returns run key → History, and the wall time.
+    """Run (or resume) every cell and seed; returns run key → History, and the wall time.
 
     Seed-major: every cell of seed 0, then of seed 1, ... so that a grid cut short leaves
     whole seeds. The same command in several shells shares the grid (each skips the runs
     another is writing).
     """
-    seeds = range(args.seeds)
     configs = [
-        config(args, dataset, m, h, s) for s in seeds for _, m, cells, _ in rows for _, h in cells
+        table2.config(args, dataset, method, hyper, seed)
+        for seed in range(args.seeds)
+        for _, method, cells, _ in rows
+        for _, hyper in cells
     ]
     t0 = time.perf_counter()
-    results = common.run_grid(configs, runs_dir(args), args, progress=False)
+    results = common.run_grid(configs, table2.runs_dir(args), args, progress=False)
     wall = time.perf_counter() - t0
-    print(f"{len(configs)} runs in {wall:.0f} s (logs in {runs_dir(args)})")
+    print(f"{len(configs)} runs in {wall:.0f} s (logs in {table2.runs_dir(args)})")
     return {cfg.key(): h for cfg, h in results if h is not None}, wall
 
 
-def read_back(args, rows) -> tuple[str, dict]:
-    """The logs of the table's cells that have ended, for every seed found: nothing runs.
-
-    The data set is the one the logs were run on (MNIST, or the synthetic set of a quick
-    run); a cell's seeds are those whose log says ``finished`` or ``diverged``.
-    """
-    folder = runs_dir(args)
-    logs = {p.stem: read_log(p) for p in sorted(folder.glob("*.jsonl"))}
-    if not logs:
-        raise SystemExit(f"--replot: no run logs (*.jsonl) in {folder}; pass --runs DIR")
-    heads = [h.settings.get("config", {}) for h in logs.values()]
-    datasets = {c.get("dataset") for c in heads} - {None}
-    dataset = "mnist" if "mnist" in datasets else sorted(datasets)[0]
-    seeds = sorted({c.get("seed", 0) for c in heads} | set(range(args.seeds)))
-    by_key = {}
-    for _, m, cells, _ in rows:
-        for _, h in cells:
-            for s in seeds:
-                key = config(args, dataset, m, h, s).key()
-                if key in logs and logs[key].status in ("finished", "diverged"):
-                    by_key[key] = logs[key]
-    print(f"replot: {len(by_key)} ended runs of this table among {len(logs)} logs in {folder}")
-    args.seeds = len(seeds)
-    return dataset, by_key
-
-
-# %% our table beside the paper's: mean ± sd over the seeds present
-def cell(hs: list) -> dict:
-    """One cell's summary over its seeds' histories (those whose runs have ended)."""
-    div = sum(h.diverged or not np.isfinite(h.final.get("train_loss", np.nan)) for h in hs)
-    ok = [h for h in hs if not h.diverged]
-    tr = [h.final["train_acc"] for h in ok]
-    te = [h.final["test_acc"] for h in ok]
-
-    def mean(v):
-        return float(np.mean(v)) if v else None
-
-    def sd(v):
-        return float(np.std(v, ddof=1)) if len(v) > 1 else None  # the sample sd
-
-    return {
-        "diverged": div,
-        # "/" in the paper: a run that fails; ours fail by NaN or by staying at chance level
-        "failed": bool(div or not tr or np.mean(tr) < CHANCE),
-        "runs": len(hs),
-        "seeds": [h.settings.get("config", {}).get("seed") for h in hs],
-        "train_acc": mean(tr),
-        "train_acc_std": sd(tr),
-        "test_acc": mean(te),
-        "test_acc_std": sd(te),
-        "test_acc_per_seed": te,
-        # [seed, training, test accuracy] of each run that did not diverge: what pairs a cell
-        # with another one seed by seed (the same seed draws the same init and batches)
-        "by_seed": [
-            [h.settings.get("config", {}).get("seed"), h.final["train_acc"], h.final["test_acc"]]
-            for h in ok
-        ],
-        "train_loss": mean([h.final["train_loss"] for h in ok]),
-        "time_s": mean([h.final["time"] for h in hs]),
-    }
-
-
-def pooled_sd(ours: list[dict]) -> tuple[float | None, int]:
-    """The sample sd of the final test accuracy pooled over a row's cells that trained with
-    2 or more seeds, and its degrees of freedom ``Σ (n_i − 1)``.
-
-    With 2–5 seeds one cell's own sd is too unsure to judge by (two seeds with equal test
-    accuracy give sd 0, hence z = ∞), while the cells of one row (one method, the five λ or
-    lr) spread alike over seeds; pooling them gives 5–20 degrees of freedom instead of 1–4.
-    """
-    ss = df = 0.0
-    for o in ours:
-        if o["runs"] >= 2 and not o["failed"] and o["test_acc_std"] is not None:
-            n = len(o["test_acc_per_seed"])
-            ss += (n - 1) * o["test_acc_std"] ** 2
-            df += n - 1
-    return (math.sqrt(ss / df) if df else None), int(df)
-
-
-def paper_in_spread(o: dict, p: tuple | None, spread: tuple[float | None, int]) -> dict:
-    """Does the paper's cell lie within our seeds' spread? ``within``: its test accuracy is
-    within 2 sd of our mean, the sd being the row's pooled one (``spread``, from
-    :func:`pooled_sd`), and a "/" of the paper meets a failed cell of ours; None where the
-    cell has fewer than 2 seeds. ``z``: (paper − our mean) / sd."""
-    if o["runs"] == 0:
-        return {"within": None, "z": None, "why": "no run"}
-    if p is None or o["failed"]:
-        agree = p is None and o["failed"]
-        why = "both fail" if agree else ("ours fails" if o["failed"] else "the paper's fails")
-        return {"within": agree, "z": None, "why": why}
-    sd, df = spread
-    if o["runs"] < 2 or sd is None:
-        return {"within": None, "z": None, "why": "one seed"}
-    z = (p[1] - o["test_acc"]) / sd if sd > 0 else math.copysign(math.inf, p[1] - o["test_acc"])
-    return {
-        "within": bool(abs(z) <= 2),
-        "z": float(z),
-        "sd": sd,
-        "df": df,
-        "why": f"{o['runs']} seeds, row sd {sd:.4f} (df {df})",
-    }
-
-
-def epoch_at(hs: list, p: tuple | None) -> list:
-    """[seed, the first epoch after which our test accuracy reaches the paper's final one
-    (None: never in the epochs run)] per run: how many of our epochs the paper's 50 are
-    worth where the two differ in speed."""
-    if p is None:
-        return []
-    out = []
-    for h in hs:
-        te = h.column("test_acc")
-        hit = np.flatnonzero(te >= p[1])
-        seed = h.settings.get("config", {}).get("seed")
-        out.append([seed, int(h.records[hit[0]]["epoch"]) if hit.size else None])
-    return out
-
-
-def eff_step(method: str, hyper: dict) -> float:
-    return hyper["lr"] if method == "sgd" else 2 * hyper["lam"] * hyper["eta"]
-
-
-def build_table(args, dataset: str, rows, by_key: dict) -> list[dict]:
-    table = []
-    for label, method, cells, paper_label in rows:
-        ours, runs = [], []
-        for _, h in cells:
-            keys = [config(args, dataset, method, h, s).key() for s in range(args.seeds)]
-            runs.append([by_key[k] for k in keys if k in by_key])
-            ours.append({"hyper": h, **cell(runs[-1])})
-        cols = [c for c, _ in cells]
-        paper = [PAPER[paper_label][(LRS if method == "sgd" else LAMS).index(c)] for c in cols]
-        spread = pooled_sd(ours)
-        for o, p, hs in zip(ours, paper, runs, strict=True):
-            o["paper_in_spread"] = paper_in_spread(o, p, spread)
-            o["epoch_at_paper_test"] = epoch_at(hs, p)
-        table.append(
-            {
-                "row": label,
-                "paper_row": paper_label,
-                "pooled_sd": {"sd": spread[0], "df": spread[1]},
-                "method": method,
-                "columns": cols,
-                "column_name": "lr" if method == "sgd" else "λ",
-                "ours": ours,
-                "paper": [
-                    None if p is None else {"train_acc": p[0], "test_acc": p[1]} for p in paper
-                ],
-                "effective_step": [eff_step(method, h) for _, h in cells],
-            }
-        )
-    return table
-
-
-def fmt(tr, te) -> str:
-    return "/" if tr is None else f"{tr:.4f}/{te:.4f}"
-
-
-def fmt_ours(o: dict) -> str:
-    if o["runs"] == 0:
-        return "(no run)"
-    if o["failed"]:
-        return "/ (NaN)" if o["diverged"] else f"/ ({o['train_acc']:.3f})"
-    sd = "" if o["test_acc_std"] is None else f"±{o['test_acc_std']:.4f}"
-    return fmt(o["train_acc"], o["test_acc"]) + sd
-
-
-def spread_text(o: dict) -> str:
-    """``yes (z=+1.2)`` / ``no (z=-3.4)``: the paper's test accuracy against our spread."""
-    v = o["paper_in_spread"]
-    if v["within"] is None:
-        return f"({v['why']})"
-    return ("yes" if v["within"] else "no") + (
-        f" (z={v['z']:+.1f})" if v["z"] is not None else f" ({v['why']})"
-    )
-
-
-def print_table(args, table: list[dict]) -> None:
-    lines = []
-    for t in table:
-        cols, name, ours = t["columns"], t["column_name"], t["ours"]
-        lines.append(
-            f"\n{t['row']:<14}" + "".join(f"{name + '=' + format(c, 'g'):>24}" for c in cols)
-        )
-        lines.append(f"{'  ours':<14}" + "".join(f"{fmt_ours(o):>24}" for o in ours))
-        lines.append(f"{'  seeds':<14}" + "".join(f"{o['runs']:>24}" for o in ours))
-        lines.append(
-            f"{'  paper':<14}"
-            + "".join(
-                f"{('/' if p is None else fmt(p['train_acc'], p['test_acc'])):>24}"
-                for p in t["paper"]
-            )
-        )
-        lines.append(f"{'  paper in':<14}" + "".join(f"{spread_text(o):>24}" for o in ours))
-        if t["method"] != "sgd":
-            lines.append(
-                f"{'  our η, λ':<14}"
-                + "".join(
-                    f"{format(o['hyper']['eta'], 'g') + ', ' + format(o['hyper']['lam'], 'g'):>24}"
-                    for o in ours
-                )
-            )
-        lines.append(f"{'  2λη (lr)':<14}" + "".join(f"{s:>24.4g}" for s in t["effective_step"]))
-    print(
-        f"\nTraining/test accuracy after {args.epochs} epoch(s), {args.n_train} training samples, "
-        f"mean (± sample sd of the test accuracy) over the seeds present (up to {args.seeds}); "
-        f"'paper in': the paper's test accuracy within 2 sd of our mean (z in the sd pooled "
-        f"over the row's cells); paper: "
-        f"50 epochs, 60 000 samples, 5 runs; '/' = failed: NaN, or training accuracy below "
-        f"{CHANCE} (ours in brackets)" + "\n".join(lines)
-    )
-
-
-# %% the authors' inner solver against ours, seed by seed
-def solver_pairs(table: list[dict]) -> list[dict]:
-    """Per cell of an ``--authors-solver`` row: its final test accuracy minus that of the
-    same cell with our NCG, seed by seed (a seed draws the same init and the same batches in
-    both, so the difference is paired). Mean and sample sd of the differences, and in how
-    many seeds the authors' solver is ahead."""
-    rows = {t["row"]: t for t in table}
-    pairs = []
-    for t in table:
-        base = rows.get(t["paper_row"])
-        if base is None or base is t:
-            continue
-        for col, a, b in zip(t["columns"], t["ours"], base["ours"], strict=True):
-            ours = {s: te for s, _, te in b["by_seed"]}
-            d = [te - ours[s] for s, _, te in a["by_seed"] if s in ours]
-            pairs.append(
-                {
-                    "row": t["row"],
-                    "compared_with": base["row"],
-                    "column": col,
-                    "seeds": len(d),
-                    "test_diff_mean": float(np.mean(d)) if d else None,
-                    "test_diff_std": float(np.std(d, ddof=1)) if len(d) > 1 else None,
-                    "authors_ahead": int(sum(x > 0 for x in d)),
-                }
-            )
-    return pairs
-
-
-# %% the numbers as Markdown, for figures/05_table2.md (between its markers) or beside the figure
-def pm(mean: float | None, sd: float | None) -> str:
-    if mean is None:
-        return "–"
-    return f"{mean:.4f}" + ("" if sd is None else f" ± {sd:.4f}")
-
-
-def cells_markdown(args, table: list[dict], pairs: list[dict]) -> str:
-    """Every cell's mean ± sample sd over its seeds beside the paper's, and the paired
-    solver differences: the text the ledger's C6 numbers are read from."""
-    cmd = "python tutorials/05_table2.py " + " ".join(
-        a
-        for a, on in (
-            ("--paper", args.paper),
-            ("--replot", True),
-            ("--authors-solver", args.authors_solver),
-            ("--proxprop-cg", args.proxprop_cg),
-            ("--reading paper", args.reading == "paper"),
-        )
-        if on
-    )
-    lines = [
-        f"Written by `{cmd}` from the run logs alone ({args.n_train} samples, {args.epochs} "
-        f"epochs, up to {args.seeds} seeds; final accuracies, mean ± sample sd over the seeds "
-        f"whose runs have ended). *paper in*: the paper's test accuracy lies within 2 sd "
-        f"of our mean, z = (paper − ours) / sd, with the sd of the seeds pooled over the row's "
-        f"cells (one cell's sd is too unsure with a few seeds; the row sds are below the "
-        f"table); `/`: the run fails (NaN, or training "
-        f"accuracy below {CHANCE}); *our epoch at the paper's test*: per seed, the first "
-        f"epoch after which our test accuracy reaches the paper's final (50-epoch) one.",
-        "",
-        "| row | λ (Table 2) or lr | seeds | train (ours) | test (ours) "
-        "| paper train / test | paper in | our epoch at the paper's test |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for t in table:
-        for col, o, p in zip(t["columns"], t["ours"], t["paper"], strict=True):
-            if o["runs"] == 0:
-                ours = ["–", "(no run)"]
-            elif o["failed"]:
-                ours = ["/ (" + pm(o["train_acc"], o["train_acc_std"]) + ")", "/"]
-            else:
-                ours = [
-                    pm(o["train_acc"], o["train_acc_std"]),
-                    pm(o["test_acc"], o["test_acc_std"]),
-                ]
-            paper = "/" if p is None else f"{p['train_acc']:.4f} / {p['test_acc']:.4f}"
-            at = ", ".join("never" if e is None else str(e) for _, e in o["epoch_at_paper_test"])
-            lines.append(
-                f"| {t['row']} | {col:g} | {o['runs']} | {ours[0]} | {ours[1]} | {paper} "
-                f"| {spread_text(o)} | {at or '–'} |"
-            )
-    sds = [
-        f"{t['row']} {t['pooled_sd']['sd']:.4f} (df {t['pooled_sd']['df']})"
-        for t in table
-        if t["pooled_sd"]["sd"] is not None
-    ]
-    if sds:
-        lines += [
-            "",
-            "Sample sd of the test accuracy pooled over each row's cells: " + "; ".join(sds) + ".",
-        ]
-    if pairs:
-        lines += [
-            "",
-            "The published codes' inner solvers against ours, paired by seed (same init, same "
-            "batches): final test accuracy of the row minus that of the row it is compared with "
-            "(`ncg_authors` against our NCG; ProxProp's CG against our exact ProxBP).",
-            "",
-            "| row | compared with | λ (Table 2) | seeds | difference, mean ± sd | row ahead in |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for q in pairs:
-            diff = (
-                "–"
-                if q["test_diff_mean"] is None
-                else f"{q['test_diff_mean']:+.4f}"
-                + ("" if q["test_diff_std"] is None else f" ± {q['test_diff_std']:.4f}")
-            )
-            lines.append(
-                f"| {q['row']} | {q['compared_with']} | {q['column']:g} | {q['seeds']} | {diff} "
-                f"| {q['authors_ahead']} of {q['seeds']} |"
-            )
-    return "\n".join(lines) + "\n"
-
-
-def write_cells(args, text: str) -> Path:
-    """Put the Markdown between the markers ``<!-- <name> cells -->`` and ``<!-- end <name>
-    cells -->`` of ``figures/05_table2.md`` when that file (in the figure folder) has them;
-    else write it as ``<name>_cells.md`` beside the figure."""
-    name = out_name(args)
-    notes = common.figure_dir(args) / f"{NAME}.md"
-    begin, end = f"<!-- {name} cells -->", f"<!-- end {name} cells -->"
-    old = notes.read_text(encoding="utf-8") if notes.is_file() else ""
-    if begin in old and end in old:
-        head, rest = old.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        common.write_atomic(notes, f"{head}{begin}\n{text}{end}{tail}")
-        return notes
-    path = common.figure_dir(args) / f"{name}_cells.md"
-    common.write_atomic(path, text)
-    return path
-
-
-# %% the figure: test accuracy as heat maps, ours and the paper's, and the seeds' spread
-def difference_panel(ax, t: dict) -> None:
-    """One row of the table: per cell, each seed's final test accuracy minus the paper's
-    (dots), their mean ± sd (bar); 0 is the paper. A cell where the paper or we fail says so."""
-    for j, (o, p) in enumerate(zip(t["ours"], t["paper"], strict=True)):
-        if p is None or o["failed"] or not o["test_acc_per_seed"]:
-            what = "no run" if o["runs"] == 0 else ("both fail" if p is None and o["failed"] else
-                   "paper fails" if p is None else "ours fails")  # fmt: skip
-            ax.text(j, 0.5, what, ha="center", va="center", fontsize=9, color="0.4", rotation=90,
-                    transform=ax.get_xaxis_transform())  # fmt: skip
-            continue
-        d = 100 * (np.asarray(o["test_acc_per_seed"]) - p["test_acc"])
-        ax.plot(np.full(d.size, j) + np.linspace(-0.12, 0.12, d.size), d, "o", ms=4, alpha=0.7)
-        ax.errorbar(j + 0.25, d.mean(), yerr=d.std(ddof=1) if d.size > 1 else 0, fmt="s",
-                    color="k", ms=4, capsize=3)  # fmt: skip
-    ax.axhline(0, color="0.3", ls="--", lw=1)
-    ax.set_xlim(-0.5, len(t["columns"]) - 0.5)
-    ax.set_xticks(range(len(t["columns"])), [f"{c:g}" for c in t["columns"]])
-    ax.set_xlabel(t["column_name"] + (" (Table 2)" if t["method"] != "sgd" else ""))
-    ax.set_title(t["row"], fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
-
-
-def plot(args, dataset: str, table: list[dict]) -> Path:
-    """Ours − paper, cell by cell and seed by seed: where the paper's number lies in our spread."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(table), figsize=(3.0 * len(table), 3.8), sharey=True)
-    for ax, t in zip(np.atleast_1d(axes), table, strict=True):
-        difference_panel(ax, t)
-    np.atleast_1d(axes)[0].set_ylabel("final test accuracy: ours − paper (points)")
-    fig.suptitle(
-        f"Table 2 measured: {dataset}, {args.n_train} samples, {args.epochs} epochs, up to "
-        f"{args.seeds} seeds per cell (dots: seeds; squares: mean ± sd; dashed: the paper)"
-        + (" [quick]" if args.quick else ""),
-        fontsize=10,
-    )
-    fig.tight_layout()
-    png = common.savefig(fig, args, f"{out_name(args)}.png")
-    plt.close(fig)
-    return png
-
-
-# %% run, or read the logs back, then the table, the figure and the numbers
+# %% run, or read the logs back; then the table beside the paper's, the figure, the numbers
 def main(argv: list[str] | None = None) -> dict:
     args = parse(argv)
-    rows = table_rows(args)
+    rows = table2.table_rows(args)  # (label, method, [(column, hyper-parameters)], paper's row)
     if args.replot:
-        dataset, by_key = read_back(args, rows)
+        dataset, by_key = table2.read_back(args, rows)
         wall = 0.0
     else:
         if args.authors_solver:
-            check_authors_solver()
+            table2.check_authors_solver()
         dataset = common.dataset_or_synthetic(args, "mnist")
         print(
             f"Table 2 on {dataset}: n_train={args.n_train}, epochs={args.epochs}, "
@@ -655,12 +132,12 @@ def main(argv: list[str] | None = None) -> dict:
             f"backend={args.backend}"
         )
         by_key, wall = run(args, dataset, rows)
-    table = build_table(args, dataset, rows, by_key)
-    print_table(args, table)
-    png = plot(args, dataset, table)
+    table = table2.build_table(args, dataset, rows, by_key)  # mean ± sd per cell, the paper's
+    table2.print_table(args, table)
+    png = table2.plot(args, dataset, table)  # ours − paper, seed by seed
     print(f"figure: {png}")
-    pairs = solver_pairs(table)
-    notes = write_cells(args, cells_markdown(args, table, pairs))
+    pairs = table2.solver_pairs(table)  # the published solvers against ours, paired by seed
+    notes = table2.write_cells(args, table2.cells_markdown(args, table, pairs))
     print(f"numbers (Markdown): {notes}")
     settings = {
         "dataset": dataset,
@@ -669,23 +146,20 @@ def main(argv: list[str] | None = None) -> dict:
         "seeds": args.seeds,
         "reading": args.reading,
         "sampling": args.sampling,
-        "batch_size": BATCH,
+        "batch_size": table2.BATCH,
         "net": "784-500-10 relu, softmax cross-entropy, init N(0, 0.05), float32",
         "paper_settings": "60 000 samples, 50 epochs, 5 runs",
-        "runs": common.shown_path(runs_dir(args)),
+        "runs": common.shown_path(table2.runs_dir(args)),
         "replot": bool(args.replot),
     }
-    out = common.save_results(
-        args,
-        out_name(args),
-        {
-            "settings": settings,
-            "wall_s_this_call": wall,  # ~0 when every run was read back from its log
-            "step_time_s_sum": float(sum(h.final.get("time", 0.0) for h in by_key.values())),
-            "table": table,
-            "authors_minus_ours": pairs,
-        },
-    )
+    results = {
+        "settings": settings,
+        "wall_s_this_call": wall,  # ~0 when every run was read back from its log
+        "step_time_s_sum": float(sum(h.final.get("time", 0.0) for h in by_key.values())),
+        "table": table,
+        "authors_minus_ours": pairs,
+    }
+    out = common.save_results(args, table2.out_name(args), results)
     print(f"results: {out}")
     print(json.dumps({"wall_s": round(wall, 1)}))
     return {"table": table, "figure": png, "results": out, "numbers": notes}
