@@ -30,6 +30,9 @@ def lib(monkeypatch):
 
 
 def _tutorial(name: str, monkeypatch):
+    """A tutorial as a module, its options free of the environment's quick mode and backend."""
+    for var in ("SIBP_REF_QUICK", "SIBP_REF_BACKEND"):
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "tutorials" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
