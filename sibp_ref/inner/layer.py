@@ -80,28 +80,35 @@ def solve_layer(
     lam_b = lam if lam_b is None else lam_b
     run = partial(_iterative, sig, solver, iters, l1, tol, max_iters)
     closed_form = sig.name == "identity" and solver != "ncg_authors"
-    # W-subproblem, b^k fixed
-    if closed_form:
-        W_new = prox_ridge(
-            AF, T if b is None else T - b, W, lam, theta0_A=G if b is None else G - b
-        )
-        G_W = W_new @ AF if b is None else W_new @ AF + b
-        if l1:  # a lasso: proximal gradient from the ridge solution
-            r = run(AF, T, W, lam, C=b, G0=G_W, start=W_new)
-            W_new, G_W = r.x, r.G
-    else:
-        r = run(AF, T, W, lam, C=b, G0=G)
-        W_new, G_W = r.x, r.G
+    W_new, G_W = _solve_W(run, closed_form, l1, AF, W, b, T, G, lam)
     if b is None:
         return W_new, None
-    # b-subproblem, W^{k+1} fixed: Z = b, A = 1ᵀ, C = W^{k+1} A(F)
+    return W_new, _solve_b(run, closed_form, l1, b, T, G_W, lam_b)
+
+
+def _solve_W(run, closed_form, l1, AF, W, b, T, G, lam) -> tuple[Any, Any]:
+    """The W-subproblem of (4.1), ``b^k`` fixed: ``W^{k+1}`` and ``G = W^{k+1} A(F) + b^k``."""
+    if not closed_form:
+        r = run(AF, T, W, lam, C=b, G0=G)
+        return r.x, r.G
+    W_new = prox_ridge(AF, T if b is None else T - b, W, lam, theta0_A=G if b is None else G - b)
+    G_W = W_new @ AF if b is None else W_new @ AF + b
+    if l1:  # a lasso: proximal gradient from the ridge solution
+        r = run(AF, T, W, lam, C=b, G0=G_W, start=W_new)
+        return r.x, r.G
+    return W_new, G_W
+
+
+def _solve_b(run, closed_form, l1, b, T, G_W, lam_b) -> Any:
+    """The b-subproblem of (4.1), ``W^{k+1}`` fixed: ``Z = b``, ``A = 1ᵀ``,
+    ``C = W^{k+1} A(F)``."""
     WF = G_W - b
     if not closed_form:
-        return W_new, run(ones_row(G_W), T, b, lam_b, C=WF, G0=G_W).x
+        return run(ones_row(G_W), T, b, lam_b, C=WF, G0=G_W).x
     b_new = prox_ridge_bias(T - WF, b, lam_b)
     if l1:
         b_new = run(ones_row(G_W), T, b, lam_b, C=WF, G0=WF + b_new, start=b_new).x
-    return W_new, b_new
+    return b_new
 
 
 def _iterative(sig, solver, iters, l1, tol, max_iters, A, T, Z0, lam, *, C, G0, **kw):
