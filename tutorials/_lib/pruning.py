@@ -89,6 +89,21 @@ def zero_fraction(params) -> dict:
 
 
 # %% the MLP sweep (each run cached as JSON, so an interrupted sweep resumes)
+def summarise(cfg: dict, method, h) -> dict:
+    """What a pruning run's summary file keeps: its settings, final numbers and sparsity."""
+    return {
+        "settings": cfg,
+        "method_repr": repr(method),
+        "status": h.status,
+        "train_acc": h.final["train_acc"],
+        "test_acc": h.final.get("test_acc"),
+        "train_loss": h.final["train_loss"],
+        "step_time_s": h.final["time"],
+        "curve_train_acc": list(h.column("train_acc")),
+        **zero_fraction(h.params),
+    }
+
+
 def run(ctx: SimpleNamespace, method_name: str, mu: float) -> dict:
     """One run of the sweep, read back from its cached JSON when it is there."""
     args, S, ds, net, run_dir = ctx.args, ctx.S, ctx.ds, ctx.net, ctx.run_dir
@@ -128,18 +143,7 @@ def run(ctx: SimpleNamespace, method_name: str, mu: float) -> dict:
         seed=S["seed"],
         grad_norm=False,
     )
-    out = {
-        "settings": cfg,
-        "method_repr": repr(method),
-        "status": h.status,
-        "train_acc": h.final["train_acc"],
-        "test_acc": h.final.get("test_acc"),
-        "train_loss": h.final["train_loss"],
-        "step_time_s": h.final["time"],
-        "curve_train_acc": list(h.column("train_acc")),
-        "wall_s": time.perf_counter() - t0,
-        **zero_fraction(h.params),
-    }
+    out = {**summarise(cfg, method, h), "wall_s": time.perf_counter() - t0}
     path.write_text(json.dumps(out, indent=1))
     return out
 
@@ -341,18 +345,7 @@ def lenet_run(spec: dict, method_name: str, mu: float, seed: int) -> dict:
         seed=seed, grad_norm=False, log=stem.with_suffix(".jsonl"), progress=False,
         settings=log_settings(cfg),
     )  # fmt: skip
-    out = {
-        "settings": cfg,
-        "method_repr": repr(method),
-        "status": h.status,
-        "train_acc": h.final["train_acc"],
-        "test_acc": h.final.get("test_acc"),
-        "train_loss": h.final["train_loss"],
-        "step_time_s": h.final["time"],
-        "curve_train_acc": list(h.column("train_acc")),
-        "curve_test_acc": list(h.column("test_acc")),
-        **zero_fraction(h.params),
-    }
+    out = {**summarise(cfg, method, h), "curve_test_acc": list(h.column("test_acc"))}
     tmp = summary.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(out, indent=1))
     tmp.replace(summary)
