@@ -36,38 +36,47 @@ the unique ridge solution, which ``SIBP()`` computes in closed form.
 
 Run: ``python tutorials/11_inner_step_length.py`` (5.5 minutes on one core here);
 ``--seeds N``; ``--quick`` for the tests (synthetic data without MNIST, a small net).
-Writes ``figures/11_inner_step_length.png`` and ``tutorials/results/11_inner_step_length.json``.
+Writes ``figures/11_inner_step_length.png`` and ``tutorials/results/11_inner_step_length.json``,
+which keeps every seed's ratios (``runs``, by ``"<η_c>/<seed>"``). ``--replot``: the table and
+the figure again from that file alone (``--runs FILE`` for another), computing nothing.
 """
 
 # %%
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import common
 import numpy as np
+from _lib import inner
 
 from sibp_ref import MLP, SIBP, load_dataset, make_synthetic
 from sibp_ref import backend as B
 
 NAME = "11_inner_step_length"
 SOLVERS = ("ncg", "ncg_authors")  # each against "exact"
-LABELS = {"ncg": "our NCG (SIBP())", "ncg_authors": "authors' NCG"}
+LABELS = {"ncg": "SIBP(): our NCG, closed form in the linear layer",
+          "ncg_authors": "SIBP(solver='ncg_authors')"}  # fmt: skip
+#: ``ncg_authors`` as the authors' code runs it since this commit; results dated before it
+#: measured the first emulation, and their figure says so.
+AUTHORS_FIXED = ("9edac02", "2026-12-03 15:28:16")
 
 
-# %% [markdown]
-# ## Settings
-
-
-# %%
+# %% settings
 def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     args = common.options(__doc__.splitlines()[0], argv)
     p = argparse.ArgumentParser()
     p.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3)")
+    p.add_argument("--replot", action="store_true", help="table and figure from the results")
+    p.add_argument("--runs", default=None, help="results file to replot from")
     extra, _ = p.parse_known_args(argv)
     if extra.seeds is not None and extra.seeds < 1:
         raise SystemExit(f"--seeds must be a positive integer, got {extra.seeds}")
+    args.replot = extra.replot
+    args.runs = Path(extra.runs) if extra.runs else common.results_path(args, NAME)
     S = dict(lam_c=1.0, batch_size=100, init_std=0.05, iters=5, exact_tol=1e-12,
              exact_max_iters=500)  # fmt: skip
     if args.quick:
@@ -78,15 +87,12 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
                  stops=[0, 100, 600, 3000], seeds=3)  # fmt: skip
     if extra.seeds:
         S["seeds"] = extra.seeds
-    S["dataset"] = common.dataset_or_synthetic(args, S["dataset"])
+    if not args.replot:  # a replot takes the settings of the file it redraws
+        S["dataset"] = common.dataset_or_synthetic(args, S["dataset"])
     return args, S
 
 
-# %% [markdown]
-# ## One step from the same point with each solver
-
-
-# %%
+# %% one step from the same point with each solver
 def compare_step(net, params, X, Y, eta, lam, S) -> dict:
     """The three solvers' steps from ``params`` on ``(X, Y)`` (all in float64): per layer,
     ``‖ΔW‖/‖ΔW_*‖`` and ``⟨ΔW, ΔW_*⟩/‖ΔW_*‖²`` (and the same for b), and each batch loss."""
@@ -109,23 +115,14 @@ def compare_step(net, params, X, Y, eta, lam, S) -> dict:
         row = {}
         for j, part in enumerate(("W", "b")):
             star = delta["exact"][i][j]
-            n2 = float(np.sum(star * star))
-            row[part] = {"exact_norm": n2**0.5}
+            row[part] = {"exact_norm": float(np.sum(star * star)) ** 0.5}
             for s in SOLVERS:
-                d = delta[s][i][j]
-                row[part][s] = {
-                    "length": float(np.linalg.norm(d)) / n2**0.5 if n2 > 0 else None,
-                    "along": float(np.sum(d * star)) / n2 if n2 > 0 else None,
-                }
+                row[part][s] = inner.step_ratios(delta[s][i][j], star)
         layers.append(row)
     return {"layers": layers, "loss": loss, "seconds": secs}
 
 
-# %% [markdown]
-# ## Along one training run of ``SIBP()``, at a few steps k
-
-
-# %%
+# %% along one training run of SIBP(), at a few steps k
 def trajectory(net, ds, eta, lam, seed, S, xp) -> list[dict]:
     """Train ``SIBP()`` in float32 on batches drawn with replacement and compare the three
     solvers' steps at each of ``S["stops"]`` (on the batch the run draws next)."""
@@ -151,6 +148,7 @@ def trajectory(net, ds, eta, lam, seed, S, xp) -> list[dict]:
 
 
 def measure(args, S) -> dict:
+    """Every η_c and seed: its trajectory's comparisons, by ``"<η_c>/<seed>"``."""
     xp = B.get_backend(args.backend)
     if S["dataset"] == "synthetic":
         ds = make_synthetic(n_train=S["n_train"], n_test=100, d=64, xp=xp)
@@ -168,104 +166,32 @@ def measure(args, S) -> dict:
     return runs
 
 
-# %% [markdown]
-# ## Numbers: mean ± sd over the seeds, per η_c, step k, layer and solver
-
-
-# %%
-def summarise(runs: dict, S: dict) -> list[dict]:
-    rows = []
-    for eta_c in S["eta_c"]:
-        per_seed = [runs[f"{eta_c:g}/{s}"] for s in range(S["seeds"])]
-        for t, k in enumerate(S["stops"]):
-            for layer in range(len(per_seed[0][t]["layers"])):
-                for solver in SOLVERS:
-                    row = {"eta_c": eta_c, "k": k, "layer": layer + 1, "solver": solver}
-                    for what in ("length", "along"):
-                        v = [r[t]["layers"][layer]["W"][solver][what] for r in per_seed]
-                        v = np.array([x for x in v if x is not None], dtype=float)
-                        row[what] = [float(v.mean()) if v.size else None,
-                                     float(v.std(ddof=1)) if v.size > 1 else None]  # fmt: skip
-                    rows.append(row)
-    return rows
-
-
-def print_summary(rows: list[dict], S: dict) -> None:
-    def cell(m_sd):
-        m, sd = m_sd
-        return "-" if m is None else f"{m:.3f}" + ("" if sd is None else f" ± {sd:.3f}")
-
-    print(f"W's step against the exact one, mean ± sd over {S['seeds']} seed(s)")
-    print(f"{'η_c':>5} {'k':>5} {'layer':>5} {'solver':>12} {'length':>15} {'along':>15}")
-    for r in rows:
-        print(f"{r['eta_c']:5g} {r['k']:5d} {r['layer']:5d} {r['solver']:>12} "
-              f"{cell(r['length']):>15} {cell(r['along']):>15}")  # fmt: skip
-
-
-# %% [markdown]
-# ## Figure: how far along the exact step each solver goes
-
-
-# %%
-def plot(rows: list[dict], S: dict, args) -> object:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    layers = sorted({r["layer"] for r in rows})
-    fig, axes = plt.subplots(1, len(layers), figsize=(5 * len(layers), 4), sharey=True)
-    axes = np.atleast_1d(axes)
-    colors = dict(zip(S["eta_c"], ("tab:blue", "tab:green", "tab:red"), strict=False))
-    x = np.arange(len(S["stops"]))
-    for ax, layer in zip(axes, layers, strict=True):
-        for eta_c in S["eta_c"]:
-            for solver, style in zip(SOLVERS, ("-o", "--s"), strict=True):
-                sel = [r for r in rows if r["layer"] == layer and r["eta_c"] == eta_c
-                       and r["solver"] == solver]  # fmt: skip
-                m = np.array([np.nan if r["along"][0] is None else r["along"][0] for r in sel])
-                sd = np.array([0.0 if r["along"][1] is None else r["along"][1] for r in sel])
-                ax.errorbar(x, m, yerr=sd, fmt=style, ms=4, capsize=3, color=colors[eta_c],
-                            label=f"η_c = {eta_c:g}, {LABELS[solver]}")  # fmt: skip
-        last = layer == layers[-1]
-        ax.set_title(f"layer {layer} ({'linear, softmax loss' if last else 'ReLU'})", fontsize=9)
-        ax.set_xticks(x, [str(k) for k in S["stops"]])
-        ax.set_xlabel("training step k of SIBP() at which the step is taken")
-        ax.axhline(1.0, color="k", lw=0.8)
-        ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel("⟨ΔW, ΔW_*⟩ / ‖ΔW_*‖²  (1: the exact step)")
-    axes[0].set_ylim(-0.05, 1.1)
-    axes[-1].legend(fontsize=7, loc="center right")
-    fig.suptitle(
-        f"One SIBP step, 5 inner iterations, against the exact solution of (4.1); λ_c = "
-        f"{S['lam_c']:g}, {S['seeds']} seed(s), {S['dataset']} {S['n_train']} samples",
-        fontsize=9,
-    )
-    path = common.savefig(fig, args, f"{NAME}.png")
-    plt.close(fig)
-    return path
-
-
-# %% run
+# %% run: the ratios per η_c, k, layer and solver, mean ± sd over the seeds, and the figure
 def main(argv: list[str] | None = None) -> dict:
     args, S = settings(argv)
-    print("settings:", S)
     t0 = time.perf_counter()
-    runs = measure(args, S)
-    rows = summarise(runs, S)
-    print_summary(rows, S)
-    path = plot(rows, S, args)
-    saved = common.save_results(
-        args,
-        NAME,
-        {
-            "settings": S,
-            "summary": rows,
-            "runs": runs,
-            "wall_s": time.perf_counter() - t0,
-        },  # fmt: skip
-    )
+    if args.replot:
+        saved = json.loads(args.runs.read_text())
+        S, runs, date = saved["settings"], saved["runs"], saved["meta"]["date"]
+    else:
+        print("settings:", S)
+        runs, date = measure(args, S), time.strftime("%Y-%m-%d %H:%M:%S")
+    rows = inner.summarise_steps(runs, S, SOLVERS)
+    inner.print_steps(rows, S["seeds"])
+    title = (f"One SIBP step ({S['iters']} inner iterations) against the exact solution of "
+             rf"(4.1), $\lambda_c = {S['lam_c']:g}$; {S['dataset'].upper()}, {S['n_train']} "
+             f"samples, {S['hidden'][0]} ReLU units; each of {S['seeds']} seeds a dot, "
+             "the mean a line")  # fmt: skip
+    if date < AUTHORS_FIXED[1]:
+        title += (f"\nauthors' solver: its FIRST EMULATION (before {AUTHORS_FIXED[0]}), "
+                  "to be rerun; our NCG and the exact step unaffected")  # fmt: skip
+    fig = inner.plot_steps(runs, S, LABELS, title)
+    path = common.savefig(fig, args, f"{NAME}.png")
     print("figure:", path)
+    if args.replot:  # the results file is the record: a replot leaves it alone
+        return {"figure": path, "results": args.runs, "summary": rows}
+    out = {"settings": S, "summary": rows, "runs": runs, "wall_s": time.perf_counter() - t0}
+    saved = common.save_results(args, NAME, out)
     return {"figure": path, "results": saved, "summary": rows}
 
 
