@@ -14,7 +14,9 @@ behaviour close that gap? This script trains, on the settings of tutorial 07 (§
 - seeds 0–4 (``--seeds``). The logs of the plain methods are tutorial 07's, so with
   ``--runs tutorials/results/07_small_samples_runs`` (the default) they are read back, not run.
 
-``--quick`` (tests): 784-32-10 on 300 samples (synthetic without the files), 2 epochs, 2 seeds.
+``--replot``: the figure and the numbers from the ended logs alone, running nothing (a run
+without an ended log counts as missing). ``--quick`` (tests): 784-32-10 on 300 samples
+(synthetic without the files), 2 epochs, 2 seeds.
 """
 
 # %%
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import common
 import numpy as np
+from _lib import inner
 
 from sibp_ref import RunConfig
 
@@ -49,12 +52,14 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
     p = argparse.ArgumentParser()
     p.add_argument("--seeds", type=int, default=None, help="seeds 0 … N − 1")
     p.add_argument("--runs", default=None, help="folder of the run logs")
+    p.add_argument("--replot", action="store_true", help="figure and numbers from the logs")
     extra, _ = p.parse_known_args(argv)
-    quick = args.quick
+    quick, args.replot = args.quick, extra.replot
     exps = [dict(e, n_train=300, hidden=32) if quick else dict(e) for e in EXPERIMENTS]
-    for e in exps:
-        e["dataset"] = common.dataset_or_synthetic(args, e["dataset"])
-    runs = extra.runs or (Path(args.out) / "runs" / NAME if args.out else RUNS)
+    for e in exps:  # a full replot reads logs only: it needs no data files
+        if quick or not args.replot:
+            e["dataset"] = common.dataset_or_synthetic(args, e["dataset"])
+    runs = extra.runs or (Path(args.out) / "runs" / NAME if args.out and not args.replot else RUNS)
     s = {"epochs": 2 if quick else 20, "seeds": list(range(extra.seeds or (2 if quick else 5)))}
     return args, {**s, "runs": str(runs), "experiments": exps}
 
@@ -84,7 +89,12 @@ def final_test(args, s: dict, e: dict) -> dict[str, list[float]]:
     cfgs = [
         (label, config(args, s, e, m, h, seed)) for seed in s["seeds"] for label, m, h in VARIANTS
     ]
-    results = common.run_grid([c for _, c in cfgs], Path(s["runs"]), args)
+    if args.replot:
+        results = inner.read_back([c for _, c in cfgs], Path(s["runs"]))
+        if not any(h for _, h in results):
+            raise SystemExit(f"--replot: no ended run of {e['claim']} in {s['runs']}")
+    else:
+        results = common.run_grid([c for _, c in cfgs], Path(s["runs"]), args)
     out: dict[str, list[float]] = {label: [] for label, _, _ in VARIANTS}
     for (label, _), (_, h) in zip(cfgs, results, strict=True):
         ok = h is not None and h.status == "finished"
@@ -121,35 +131,36 @@ def compare(e: dict, acc: dict[str, list[float]]) -> list[dict]:
     return rows
 
 
-# %% figure: each seed's final test accuracy per variant, the paper's SIBP number as a line
+# %% figure: each seed's final test accuracy per variant, paired by seed; the paper's line
 def plot(args, s: dict, accs: list[tuple[dict, dict]]) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(accs), figsize=(5.2 * len(accs), 3.6))
+    names = ["SIBP\nour NCG", "SIBP\nauthors' solver", "BCD\n(W, b) jointly", "BCD\nW then b"]
+    fig, axes = plt.subplots(1, len(accs), figsize=(5.6 * len(accs), 4.4))
     for ax, (e, acc) in zip(np.atleast_1d(axes), accs, strict=True):
-        for j, (label, _, _) in enumerate(VARIANTS):
-            v = np.asarray(acc[label])
-            ax.plot(
-                np.full(v.size, j),
-                v,
-                "o",
-                alpha=0.6,
-                color=f"C{j // 2}",
-                mfc="none" if j % 2 else None,
-            )
-            ax.errorbar(j + 0.18, np.mean(v), yerr=np.std(v, ddof=1) if v.size > 1 else 0,
-                        fmt="s", color="k", ms=4, capsize=3)  # fmt: skip
-        ax.axhline(e["paper"], ls="--", color="grey", label=f"paper's SIBP ({e['paper']:.4g})")
-        ax.set_xticks(
-            range(len(VARIANTS)), [lab for lab, _, _ in VARIANTS], rotation=20, ha="right"
-        )
-        ax.set_title(f"{e['claim']}: {e['dataset']} 784-{e['hidden']}-10, {e['n_train']} samples")
+        for j, (label, method, _) in enumerate(VARIANTS):
+            color, marker = ("#0571b0", "o") if method == "sibp" else ("#e66101", "s")
+            inner.seed_dots(ax, j, acc[label], color=color, marker=marker, filled=j % 2 == 0,
+                            dx=0.2)  # fmt: skip
+        for i in (0, 2):  # each seed's pair: ours → the published behaviour
+            a, b = (np.asarray(acc[VARIANTS[k][0]]) for k in (i, i + 1))
+            jit = np.linspace(-0.05, 0.05, a.size) if a.size > 1 else np.zeros(1)
+            for ya, yb, d in zip(a, b, jit, strict=True):
+                ax.plot([i + d, i + 1 + d], [ya, yb], color="0.6", lw=0.7, zorder=0)
+        ax.axhline(e["paper"], ls="--", color="k", lw=1, label=f"paper's SIBP ({e['paper']:.4g})")
+        ax.set_xticks(range(len(VARIANTS)), names)
+        ax.set_xlim(-0.5, len(VARIANTS) - 0.3)
+        title = f"{e['claim']}: {e['dataset']} 784-{e['hidden']}-10, {e['n_train']} samples"
+        ax.set_title(title, fontsize=10)
         ax.set_ylabel(f"test accuracy after {s['epochs']} epochs")
+        ax.grid(True, axis="y", alpha=0.3)
         ax.legend(loc="lower left", fontsize=8)
-    fig.suptitle(f"each seed (circles) and mean ± sd (squares), {len(s['seeds'])} seeds")
+    fig.suptitle(f"each of {len(s['seeds'])} seeds a dot (filled: the paper's algorithm, open: "
+                 "the published code's behaviour), grey lines pair a seed,\nblack bar = mean ± "
+                 "sd; same seed = same init and batches", fontsize=10)  # fmt: skip
     fig.tight_layout()
     path = common.savefig(fig, args, f"{NAME}.png")
     plt.close(fig)
@@ -167,10 +178,11 @@ def main(argv: list[str] | None = None) -> dict:
               f"{r['ours_test']}; paired {r['paired_difference']}, ahead in "
               f"{r['published_ahead']}{toward}")  # fmt: skip
     path = plot(args, s, accs)
+    print("figure:", path)
     s = {**s, "runs": common.shown_path(s["runs"])}
     out = {"settings": s, "comparisons": rows, "final_test_acc": [acc for _, acc in accs]}
-    common.save_results(args, NAME, out)
-    print("figure:", path)
+    if not args.replot:  # the results file records the run that made the logs: left alone
+        common.save_results(args, NAME, out)
     return out
 
 
