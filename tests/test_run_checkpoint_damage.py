@@ -77,7 +77,7 @@ def lost_records(s):
 
 
 DAMAGE = {
-    "shape": (wrong_shape, "params[0] W has shape (5, 5), expected (4, 5)"),
+    "shape": (wrong_shape, "params[0] W has shape (5, 5) and dtype float32, the run's shape"),
     "dtype": (wrong_dtype, "dtype float32"),
     "nan": (nan_weight, "not finite"),
     "settings": (other_settings, "other settings"),

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from sibp_ref.run import RunConfig, RunLocked, RunNote, make_executor, read_log, run_grid
+from sibp_ref.run import (
+    CannotTrain,
+    RunConfig,
+    RunLocked,
+    RunNote,
+    make_executor,
+    read_log,
+    run_grid,
+)
 from sibp_ref.run import cli as C
 from sibp_ref.run.threads import threads_per_worker
 
@@ -47,6 +55,30 @@ def test_a_process_pool_grid_equals_the_serial_grid(tmp_path):
     assert not list((tmp_path / "p").glob("*.ckpt.npz")) and not list(
         (tmp_path / "p").glob("*.lock")
     )
+
+
+@pytest.mark.parametrize("where", ["serial", "threads"])
+def test_a_run_whose_method_refuses_its_net_is_skipped_with_on_skip_and_raised_without(
+    tmp_path, where
+):
+    """SIBP with three λ for a net of two layers: ``init`` refuses it when the run starts, in
+    this process or in a worker; the grid tells ``on_skip``, writes nothing of that run and
+    runs the others (what ``sibp-ref compare`` does with BCD on a conv net)."""
+    refused = RunConfig(method="sibp", hyper={"lam": [1.0] * 3}, hidden=(8,), epochs=1, n_train=120)
+    fine = RunConfig(method="sgd", hidden=(8,), epochs=1, n_train=120)
+    told = []
+    with ThreadPoolExecutor(2) if where == "threads" else nullcontext() as ex:
+        out = run_grid(
+            [refused, fine], tmp_path, executor=ex, on_skip=lambda c, e: told.append((c, str(e)))
+        )
+        assert out[0] == (refused, None) and out[1][1].status == "finished"
+        assert [(c, msg.split(";")[0]) for c, msg in told] == [
+            (refused, "lam has 3 entries but the network has 2 layers")
+        ]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f"{fine.key()}.jsonl"]
+        with pytest.raises(CannotTrain, match="lam has 3 entries"):
+            run_grid([refused], tmp_path, executor=ex)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f"{fine.key()}.jsonl"]
 
 
 def test_one_worker_runs_here_and_workers_share_the_cores():

@@ -13,7 +13,16 @@ import pytest
 from sibp_ref import BP, MLP
 from sibp_ref import backend as B
 from sibp_ref.data import make_synthetic
-from sibp_ref.run import DivergedError, RunConfig, RunNote, evaluate, read_log, run_grid, train
+from sibp_ref.run import (
+    DivergedError,
+    Loop,
+    RunConfig,
+    RunNote,
+    evaluate,
+    read_log,
+    run_grid,
+    train,
+)
 
 
 def small(xp="numpy", dtype="float64", n=50):
@@ -303,12 +312,47 @@ def test_sizes_that_do_not_match_the_data_are_a_value_error():
         ({"batch_size": 0}, "batch_size"),
         ({"sampling": "bootstrap"}, "sampling"),
         ({"track_dw": "always"}, "track_dw"),
+        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+        ({"eval_chunk": 0}, "eval_chunk must be an integer >= 1, got 0"),
+        ({"steps_per_epoch": 0}, "steps_per_epoch must be an integer >= 1, got 0"),
+        ({"epochs": 2.0}, "epochs must be an integer >= 0, got 2.0"),
     ],
 )
 def test_bad_loop_arguments_are_value_errors(kw, match):
     ds, net, params = small()
     with pytest.raises(ValueError, match=match):
         train(net, BP(), params, ds, **kw)
+    with pytest.raises(ValueError, match=match):  # the same check for the loop as one value
+        train(net, BP(), params, ds, loop=Loop(**kw))
+
+
+def test_the_loop_as_one_value_is_the_loop_by_keywords():
+    """``loop=Loop(...)`` and the same settings as keywords are one run; keywords given on
+    top of a ``loop`` change those settings and no other."""
+    ds, net, params = small()
+    by_kw = train(net, BP(lr=0.5), params, ds, epochs=2, batch_size=10, seed=3, grad_norm=False)
+    one = train(net, BP(lr=0.5), params, ds, loop=Loop(epochs=2, batch_size=10, seed=3,
+                                                      grad_norm=False))  # fmt: skip
+    on_top = train(net, BP(lr=0.5), params, ds, loop=Loop(epochs=5, batch_size=10, seed=3),
+                   epochs=2, grad_norm=False)  # fmt: skip
+    for h in (one, on_top):
+        assert h.settings == by_kw.settings
+        assert [{k: v for k, v in r.items() if k != "time"} for r in h.records] == [
+            {k: v for k, v in r.items() if k != "time"} for r in by_kw.records
+        ]
+    assert len(by_kw.records) == 3 and "grad_norm_W1" not in by_kw.records[0]
+
+
+def test_a_misspelt_keyword_of_train_names_the_nearest():
+    ds, net, params = small()
+    with pytest.raises(
+        TypeError, match="unexpected keyword argument 'epoch' .did you mean 'epochs'"
+    ):
+        train(net, BP(), params, ds, epoch=2)
+    with pytest.raises(TypeError, match="did you mean 'keep_checkpoint'"):
+        train(net, BP(), params, ds, keep_checkpoints=True)
+    with pytest.raises(TypeError, match="loop must be a Loop"):
+        train(net, BP(), params, ds, loop={"epochs": 2})
 
 
 def test_the_loop_runs_on_every_backend_in_float32(xp):
@@ -365,7 +409,7 @@ def test_evaluate_refuses_nan_no_samples_bad_targets_and_chunk():
         evaluate(net, p, X[:, :0], Y[:, :0])
     with pytest.raises(ValueError, match="probability columns"):
         evaluate(net, p, X, -Y)
-    with pytest.raises(ValueError, match="chunk must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="chunk must be an integer >= 1, got 0"):
         evaluate(net, p, X, Y, chunk=0)
     out = evaluate(net, p, X, Y, chunk=7)  # chunked: the mean over all columns
     F = net.forward(p, X)[1][-1]

@@ -3,7 +3,8 @@
 =================  ========================================================================
 module             what it holds
 =================  ========================================================================
-``loop``           :func:`train` as small pieces (batches, a step, a measurement, a record)
+``loop``           :func:`train` as small pieces (batches, a step, a measurement, a record);
+                   :class:`Loop`, its settings as one value
 ``inputs``         the checks ``train`` makes once, before any step
 ``records``        :class:`History`, the JSON-lines log (read strictly, written append-only)
 ``checkpoint``     a run's state in an ``.npz`` that loads without pickle, written atomically
@@ -24,13 +25,15 @@ from .config import RunConfig, run_config
 from .env import environment
 from .grid import make_executor, run_grid
 from .lock import RunLocked
-from .loop import DivergedError, evaluate, train
+from .loop import CannotTrain, DivergedError, Loop, evaluate, train
 from .records import History, LogError, RunNote, read_log
 
 __all__ = [
+    "CannotTrain",
     "DivergedError",
     "History",
     "LogError",
+    "Loop",
     "RunConfig",
     "RunLocked",
     "RunNote",

@@ -364,48 +364,59 @@ def _default_dtype(args) -> str:
     return job.dtype if args.command == "compare" and args.dataset == job.dataset else "float32"
 
 
+def _or(given: Any, default: Any) -> Any:
+    return default if given is None else given
+
+
+#: RunConfig fields by the option that sets them, where the names differ.
+_OPTION_OF = {"full_batch_n": "--bcd-n"}
+
+
 def _configs(args, methods: list[str]) -> list:
+    """One :class:`~.config.RunConfig` per method; a number no run could use is refused by
+    the config's own check, said under the option's name."""
     from ..methods import method_spec
-    from .config import RunConfig
+    from .config import ConfigError, RunConfig
 
     if args.net is not None and (args.hidden is not None or args.sizes is not None):
         what = "--hidden" if args.hidden is not None else "--sizes"
         raise CLIError(f"{what} does not apply with --net {args.net} (the net fixes its layers)")
-    hidden = args.hidden or ([64, 64] if args.dataset == "synthetic" else [500])
-    epochs = args.epochs if args.epochs is not None else (20 if args.command == "compare" else 10)
-    cfgs = []
-    for m in methods:
-        spec = method_spec(m)
-        cfgs.append(
-            RunConfig(
-                method=spec.name,
-                hyper=_hyper(args, spec.name),
-                dataset=args.dataset,
-                n_train=args.n_train,
-                subset=args.subset,
-                hidden=tuple(hidden),
-                sizes=None if args.sizes is None else tuple(args.sizes),
-                activation=args.activation,
-                net=args.net,
-                init_std=args.init_std,
-                epochs=epochs,
-                batch_size=args.batch_size,
-                sampling=args.sampling,
-                full_batch_n=args.bcd_n,
-                seed=args.seed,
-                backend=args.backend,
-                dtype=args.dtype or _default_dtype(args),
-                data_dir=args.data_dir,
-                track_dw=args.track_dw,
-            )
-        )
-    return cfgs
+    fields = {
+        "dataset": args.dataset,
+        "n_train": args.n_train,
+        "subset": args.subset,
+        "hidden": tuple(args.hidden or ([64, 64] if args.dataset == "synthetic" else [500])),
+        "sizes": None if args.sizes is None else tuple(args.sizes),
+        "activation": args.activation,
+        "net": args.net,
+        "init_std": _or(args.init_std, "fan_in" if args.net is not None else 0.05),
+        "epochs": _or(args.epochs, 20 if args.command == "compare" else 10),
+        "batch_size": args.batch_size,
+        "sampling": args.sampling,
+        "full_batch_n": args.bcd_n,
+        "seed": args.seed,
+        "backend": args.backend,
+        "dtype": args.dtype or _default_dtype(args),
+        "data_dir": args.data_dir,
+        "track_dw": args.track_dw,
+    }
+    try:
+        return [
+            RunConfig(method=method_spec(m).name, hyper=_hyper(args, method_spec(m).name), **fields)
+            for m in methods
+        ]
+    except ConfigError as exc:
+        option = _OPTION_OF.get(exc.field, "--" + exc.field.replace("_", "-"))
+        want = exc.want.removeprefix("None or ")  # an option left out is the None
+        raise CLIError(f"{option} must be {want}, got {exc.value!r}") from None
 
 
 def _preflight(args) -> None:
     """Fail fast, with one line, on what can be checked before any training: every name
-    (backend, data set, net) with the nearest valid one, every count, every option that
-    does not apply to the data."""
+    (backend, data set, net) with the nearest valid one, every option that does not apply
+    to the data. The numbers are checked where every run's are, when its
+    :class:`~.config.RunConfig` is made (:func:`_configs` names the option); ``--workers``
+    by :func:`~.grid.make_executor`."""
     from .. import backend as B
     from ..data import DATASETS, canonical_name
 
@@ -424,16 +435,6 @@ def _preflight(args) -> None:
             "--data-dir does not apply to the generated data set (synthetic has no files); "
             "drop it, or pass --dataset mnist, fashion-mnist or cifar10"
         )
-    for nm in ("batch_size", "epochs", "n_train", "bcd_n", "seed", "workers"):
-        v = getattr(args, nm, None)
-        low = 0 if nm in ("epochs", "seed") else 1
-        if v is not None and v < low:
-            what = "must be >= 0" if low == 0 else "must be positive"
-            raise CLIError(f"--{nm.replace('_', '-')} {what}, got {v}")
-    if args.init_std is None:
-        args.init_std = "fan_in" if args.net is not None else 0.05
-    if args.init_std != "fan_in" and not (args.init_std > 0 and math.isfinite(args.init_std)):
-        raise CLIError(f"--init-std must be a finite number > 0 or fan_in, got {args.init_std}")
 
 
 def _say_read_back(results: list, out: Path) -> None:
@@ -498,52 +499,22 @@ def _methods(args) -> list[str]:
     return [method_spec(m.strip()).name for m in methods]  # unknown names fail here
 
 
-def _grid(args, cfgs, out: Path, executor=None) -> list:
-    from .grid import run_grid
-
-    def skip(cfg, exc):
-        print(f"note: skipping {cfg.method}: {exc}", file=sys.stderr)
-
-    return run_grid(
-        cfgs,
-        out,
-        resume=not args.no_resume,
-        progress=False if args.quiet else None,
-        on_skip=skip,
-        executor=executor,
-        keep_checkpoints=args.keep_checkpoints,
-    )
+def _grid_options(args) -> dict:
+    """:func:`~.grid.run_grid`'s keywords from the command line's output options."""
+    return {
+        "resume": not args.no_resume,
+        "progress": False if args.quiet else None,
+        "keep_checkpoints": args.keep_checkpoints,
+    }
 
 
-def _runnable_on_net(cfgs: list) -> list:
-    """The configs whose method can train their named net; a note for each one that cannot
-    (BCD is for dense networks only), so that the other methods still run.
-
-    The probe is ``method.init`` on one net and one set of initial parameters per loss,
-    shared by the methods (the runs build their own when they start)."""
-    from ..methods import make_method
-    from ..nets import get_net
-    from .loop import method_needs
-
-    probes: dict = {}
-    keep = []
-    for cfg in cfgs:
-        method = make_method(cfg.method, **cfg.hyper)
-        loss = method_needs(method)[1] or "cross_entropy"
-        if loss not in probes:
-            net = get_net(cfg.net, loss)
-            probes[loss] = net, net.init(dtype=cfg.dtype)
-        try:
-            method.init(*probes[loss])
-        except ValueError as exc:
-            print(f"note: skipping {cfg.method}: {exc}", file=sys.stderr)
-            continue
-        keep.append(cfg)
-    return keep
+def _note_skip(cfg, exc) -> None:
+    """``compare`` goes on without a method that cannot train the net (BCD on a conv net)."""
+    print(f"note: skipping {cfg.method}: {exc}", file=sys.stderr)
 
 
 def cmd_compare(args) -> int:
-    from .grid import make_executor
+    from .grid import make_executor, run_grid
 
     _preflight(args)
     methods = _methods(args)
@@ -551,14 +522,10 @@ def cmd_compare(args) -> int:
     _check_solvers(args, methods)
     out = _check_out(Path(args.out) if args.out else DEFAULT_OUT / f"compare-{args.dataset}")
     cfgs = _configs(args, methods)
-    if args.net is not None:
-        cfgs = _runnable_on_net(cfgs)
-        if not cfgs:
-            raise CLIError(f"none of the methods can train --net {args.net}; see the notes above")
     workers = args.workers if args.workers is not None else min(len(cfgs), _cores())
     executor = make_executor(workers, args.scheduler)
     try:
-        results = _grid(args, cfgs, out, executor)
+        results = run_grid(cfgs, out, executor=executor, on_skip=_note_skip, **_grid_options(args))
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -592,12 +559,13 @@ def cmd_train(args) -> int:
     _preflight(args)
     from ..methods import method_spec
     from .config import log_path
+    from .grid import run_grid
 
     _check_param_keys(args, [method_spec(args.method).name])
     _check_solvers(args, [method_spec(args.method).name])
     out = _check_out(Path(args.out) if args.out else DEFAULT_OUT / f"train-{args.dataset}")
     cfgs = _configs(args, [args.method])
-    results = _grid(args, cfgs, out)
+    results = run_grid(cfgs, out, **_grid_options(args))
     cfg, h = results[0]
     print(format_table(results))
     _say_read_back(results, out)

@@ -22,19 +22,28 @@ from pathlib import Path
 from typing import Any
 
 from .. import backend as B
-from .loop import Job, method_needs, prepare, train
+from .loop import Job, Loop, method_needs, prepare, run_job
 from .records import History
 
 __all__ = [
+    "ConfigError",
     "RunConfig",
     "run_config",
     "log_path",
-    "build",
     "build_job",
     "load_for",
     "method_needs",
     "Job",
 ]
+
+
+class ConfigError(ValueError):
+    """A :class:`RunConfig` field no run could use: ``field``, what it takes (``want``) and
+    the ``value`` given, so that the command line can say it under its option's name."""
+
+    def __init__(self, field: str, want: str, value: Any) -> None:
+        super().__init__(f"RunConfig {field} must be {want}, got {value!r}")
+        self.field, self.want, self.value = field, want, value
 
 
 @dataclass
@@ -179,12 +188,11 @@ def _check_config(cfg: RunConfig) -> None:
     for name, allowed in _CHOICES.items():
         v = getattr(cfg, name)
         if v not in allowed or isinstance(v, bool):
-            want = ", ".join(repr(a) for a in allowed)
-            raise ValueError(f"RunConfig {name} must be one of {want}, got {v!r}")
+            raise ConfigError(name, "one of " + ", ".join(repr(a) for a in allowed), v)
     for name, (ok, want) in _TESTS.items():
         v = getattr(cfg, name)
         if not ok(v):
-            raise ValueError(f"RunConfig {name} must be {want}, got {v!r}")
+            raise ConfigError(name, want, v)
 
 
 def _key(method: str, settings: dict) -> str:
@@ -270,46 +278,43 @@ def _net_for(n_features: int) -> str:
     return "no net (an MLP) for this data set"
 
 
-def build(cfg: RunConfig, *, data: Any = None, cache: dict | None = None) -> tuple:
-    """Data, network, initial parameters and method of ``cfg``, and the loop's keywords."""
+def build_job(cfg: RunConfig, *, data: Any = None, cache: dict | None = None) -> Job:
+    """The :class:`~.loop.Job` of ``cfg``, checked (:func:`~.loop.prepare`): its method, its
+    data (``data``, or loaded; ``cache``, a dict the caller owns, reuses loaded data sets),
+    its network and initial parameters, the loop's settings and what the log records."""
     from ..methods import make_method
-    from ..network import MLP
 
-    method = make_method(cfg.method, **cfg.hyper)
+    method = make_method(cfg.method, **cfg.hyper)  # a bad setting fails before any data is read
     full_batch, needs_loss = method_needs(method)
-    xp = B.get_backend(cfg.backend)
     ds = data if data is not None else load_for(cfg, cache)
     if full_batch and cfg.full_batch_n and cfg.full_batch_n < ds.n_train:
         ds = ds.subset(cfg.full_batch_n)
+    net = _net(cfg, ds, needs_loss)
+    params = net.init(
+        seed=cfg.seed,
+        std=cfg.init_std,
+        xp=B.get_backend(cfg.backend),
+        dtype=cfg.dtype,
+        device=B.device_of(ds.X_train),
+    )
+    s = cfg.settings()  # the normal form: integral numbers as ints
+    loop = Loop(epochs=s["epochs"], batch_size=s["batch_size"], sampling=cfg.sampling,
+                full_batch=full_batch, seed=s["seed"], eval_chunk=s["eval_chunk"],
+                track_dw=cfg.track_dw)  # fmt: skip
+    logged = {"config": s, "dataset": repr(ds), "dataset_info": ds.info}
+    return prepare(net, method, params, ds, loop, logged)
+
+
+def _net(cfg: RunConfig, ds: Any, needs_loss: str | None) -> Any:
+    """The network of ``cfg`` for the data set ``ds``, with the loss the method needs."""
+    from ..network import MLP
+
     loss = cfg.loss or needs_loss or "cross_entropy"
     if needs_loss and loss != needs_loss:
         raise ValueError(f"method {cfg.method!r} needs loss {needs_loss!r}, got {loss!r}")
-    net = (
-        MLP(_sizes(cfg, ds), activation=cfg.activation, loss=loss)
-        if cfg.net is None
-        else _named_net(cfg, ds, loss)
-    )
-    params = net.init(
-        seed=cfg.seed, std=cfg.init_std, xp=xp, dtype=cfg.dtype, device=B.device_of(ds.X_train)
-    )
-    loop = {
-        "epochs": cfg.epochs,
-        "batch_size": cfg.batch_size,
-        "sampling": cfg.sampling,
-        "full_batch": full_batch,
-        "seed": cfg.seed,
-        "eval_chunk": cfg.eval_chunk,
-        "track_dw": cfg.track_dw,
-        "settings": {"config": cfg.settings(), "dataset": repr(ds), "dataset_info": ds.info},
-    }
-    return net, method, params, ds, loop
-
-
-def build_job(cfg: RunConfig, *, data: Any = None, cache: dict | None = None):
-    """``(job, settings, params)`` of ``cfg``: what a grid's worker runs an epoch of."""
-    net, method, params, ds, loop = build(cfg, data=data, cache=cache)
-    job, settings = prepare(net, method, params, ds, **loop)
-    return job, settings, params
+    if cfg.net is not None:
+        return _named_net(cfg, ds, loss)
+    return MLP(_sizes(cfg, ds), activation=cfg.activation, loss=loss)
 
 
 def run_config(
@@ -323,18 +328,13 @@ def run_config(
     resume: bool = True,
     keep_checkpoint: bool = False,
 ) -> History:
-    """Build the data, network, parameters and method of ``cfg`` and train them; with a
-    ``log``, go on from its checkpoint when there is one (``resume``)."""
-    net, method, params, ds, loop = build(cfg, data=data, cache=cache)
-    return train(
-        net,
-        method,
-        params,
-        ds,
+    """Build the run of ``cfg`` (:func:`build_job`) and run it (:func:`~.loop.run_job`); with
+    a ``log``, go on from its checkpoint when there is one (``resume``)."""
+    return run_job(
+        build_job(cfg, data=data, cache=cache),
         log=log,
         progress=progress,
         raise_on_divergence=raise_on_divergence,
         resume=resume,
         keep_checkpoint=keep_checkpoint,
-        **loop,
     )

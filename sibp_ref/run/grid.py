@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import backend as B
 from .checkpoint import Snapshot
@@ -36,7 +36,7 @@ from .config import RunConfig, build_job, log_path, run_config
 from .env import environment
 from .files import RunFiles
 from .lock import RunLocked
-from .loop import epochs, history, snapshot, write_records
+from .loop import CannotTrain, epochs, history, snapshot, write_records
 from .progress import GridProgress
 from .records import History, RunNote
 from .threads import call_with_blas_threads, cores, threads_per_worker
@@ -169,10 +169,10 @@ def epoch_task(cfg: RunConfig, snap: Snapshot | None) -> EpochResult:
     fresh run from epoch 0), through the one driver :func:`~.loop.epochs`: one epoch, or
     more while they cost less than :data:`BUILD_RATIO` times building the run."""
     t0 = time.perf_counter()
-    job, settings, params = build_job(cfg)
+    job = build_job(cfg)
     budget, t1 = BUILD_RATIO * (time.perf_counter() - t0), time.perf_counter()
-    new, before, discarded = [], None, None
-    for i, rs in enumerate(epochs(job, params, cfg.seed, settings, snap)):
+    new, before, discarded, settings = [], None, None, job.settings
+    for i, rs in enumerate(epochs(job, snap)):
         if i == 0:
             discarded = rs.discarded
         if i == 0 and rs.resumed:
@@ -181,7 +181,8 @@ def epoch_task(cfg: RunConfig, snap: Snapshot | None) -> EpochResult:
             new.append(rs.records[-1])
         if i > 0 and rs.status == "running" and time.perf_counter() - t1 >= budget:
             break
-    res = EpochResult(settings, environment(B.namespace(job.X)), before, new, discarded=discarded)
+    env = environment(B.namespace(job.data.X))
+    res = EpochResult(settings, env, before, new, discarded=discarded)
     if rs.status != "diverged":
         res.snap = snapshot(rs, settings)
     if rs.status != "running":
@@ -220,34 +221,58 @@ def _note_skipped(exc: RunLocked, depth: int) -> None:
     warnings.warn(f"{exc}; skipped here", RunNote, stacklevel=depth)
 
 
-def _submit_all(todo, executor, keep, resume, skip_locked) -> dict:
+class _How(NamedTuple):
+    """How a grid runs its configs: :func:`run_grid`'s keywords, passed on as one value."""
+
+    resume: bool
+    progress: bool | None
+    on_skip: Callable[[RunConfig, Exception], Any] | None
+    keep: bool
+    skip_locked: bool
+
+
+def _skip(how: _How, cfg: RunConfig, exc: CannotTrain) -> None:
+    """Tell ``on_skip`` of a run whose method refused its net; without one, raise."""
+    if how.on_skip is None:
+        raise exc
+    how.on_skip(cfg, exc)
+
+
+def _submit_all(todo, executor, how: _How) -> dict:
     running = {}
     for i, cfg, path in todo:
-        files = RunFiles(path, keep_checkpoint=keep)
+        files = RunFiles(path, keep_checkpoint=how.keep)
         try:
             files.open()
         except Exception as exc:
-            if skip_locked and isinstance(exc, RunLocked):
+            if how.skip_locked and isinstance(exc, RunLocked):
                 _note_skipped(exc, depth=5)
                 continue
             for act in running.values():
                 act.files.close()
             raise
-        snap = files.checkpoint() if resume else None
+        snap = files.checkpoint() if how.resume else None
         running[executor.submit(epoch_task, cfg, snap)] = _Active(i, cfg, files)
     return running
 
 
-def _run_parallel(todo, executor, results, *, keep, resume, progress, on_skip,
-                  skip_locked) -> None:  # fmt: skip
-    bar = GridProgress(progress, len(todo), sum(cfg.epochs for _, cfg, _ in todo))
-    running, epochs_done, ended = _submit_all(todo, executor, keep, resume, skip_locked), 0, 0
+def _run_parallel(todo, executor, results, how: _How) -> None:
+    bar = GridProgress(how.progress, len(todo), sum(cfg.epochs for _, cfg, _ in todo))
+    running, epochs_done, ended = _submit_all(todo, executor, how), 0, 0
     try:
         while running:
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for fut in done:
                 act = running.pop(fut)
-                res = fut.result()
+                try:
+                    res = fut.result()
+                except BaseException as exc:
+                    act.files.close()  # nothing was written: the worker failed at the start
+                    if not isinstance(exc, CannotTrain):
+                        raise
+                    _skip(how, act.cfg, exc)
+                    ended += 1
+                    continue
                 h = _take(act, res)
                 epochs_done += sum(r["epoch"] > 0 for r in res.records)
                 if h is None:
@@ -282,17 +307,19 @@ def run_grid(
 
     With ``resume``, a config whose log ends with a finished or diverged record is read
     back instead of run again, and one that was interrupted goes on from its checkpoint.
-    A config whose method is unavailable is skipped (``on_skip`` is told, and its history
-    is None) rather than stopping the grid. A config that another live process is writing
-    raises :class:`RunLocked`, or with ``skip_locked`` is skipped with a :class:`RunNote`
-    (its history is None), so that several processes can share one grid. ``executor``: run
-    the epochs there (see the module's docstring); None runs them here, one config after
-    another.
+    A config whose method refuses its net when the run starts (:class:`~.loop.CannotTrain`:
+    BCD on a convolutional net) is skipped when ``on_skip`` is given (it is told, the
+    history is None, no log is written) rather than stopping the grid; without ``on_skip``
+    it raises. A config that another live process is writing raises :class:`RunLocked`, or
+    with ``skip_locked`` is skipped with a :class:`RunNote` (its history is None), so that
+    several processes can share one grid. ``executor``: run the epochs there (see the
+    module's docstring); None runs them here, one config after another.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     configs = list(configs)
-    results: list = [None] * len(configs)
+    results: list = [(cfg, None) for cfg in configs]
+    how = _How(resume, progress, on_skip, keep_checkpoints, skip_locked)
     todo = []
     for i, cfg in enumerate(configs):
         path = log_path(out, cfg)
@@ -302,27 +329,26 @@ def run_grid(
         else:
             todo.append((i, cfg, path))
     if executor is not None and todo:
-        _run_parallel(todo, executor, results, keep=keep_checkpoints, resume=resume,
-                      progress=progress, on_skip=on_skip, skip_locked=skip_locked)  # fmt: skip
-        return [r if r is not None else (configs[i], None) for i, r in enumerate(results)]
-    _run_serial(todo, results, keep=keep_checkpoints, resume=resume, progress=progress,
-                on_skip=on_skip, skip_locked=skip_locked)  # fmt: skip
+        _run_parallel(todo, executor, results, how)
+    else:
+        _run_serial(todo, results, how)
     return results
 
 
-def _run_serial(todo, results, *, keep, resume, progress, on_skip, skip_locked) -> None:
+def _run_serial(todo, results, how: _How) -> None:
     cache: dict = {}
     for i, cfg, path in todo:
-        h = RunFiles(path).ended() if resume else None  # another process may have ended it
+        h = RunFiles(path).ended() if how.resume else None  # another process may have ended it
         if h is not None:
             results[i] = (cfg, h)
             continue
         try:
-            h = run_config(cfg, log=path, progress=progress, cache=cache, resume=resume,
-                           keep_checkpoint=keep)  # fmt: skip
+            h = run_config(cfg, log=path, progress=how.progress, cache=cache,
+                           resume=how.resume, keep_checkpoint=how.keep)  # fmt: skip
         except RunLocked as exc:
-            if not skip_locked:
+            if not how.skip_locked:
                 raise
             _note_skipped(exc, depth=4)
-            h = None
+        except CannotTrain as exc:
+            _skip(how, cfg, exc)
         results[i] = (cfg, h)

@@ -6,15 +6,32 @@ measures, on the **whole** training set (in chunks, to bound memory) and on the 
 the loss and the accuracy, ``||∂J/∂W_1||`` (Fig. 7), optionally ``|Δw|`` (Fig. 3), and the
 wall time spent in the steps.
 
-The pieces: :func:`prepare` checks the inputs once and fixes what a run is (a
-:class:`Job`); :func:`epochs` is the one driver of a run, single or in a grid: from a
+The pieces: :func:`prepare` checks the inputs once and fixes what a run is (a :class:`Job`:
+the net, the method, the initial parameters, the data, the :class:`Loop` and the settings the
+log records); :func:`epochs` is the one driver of a run, single or in a grid: from a
 checkpoint or from epoch 0 (:func:`first_state` measures it), one :func:`advance` after
 another (:func:`epoch_batches`, ``method.step``, then :func:`measure`); the :class:`RunState`
 between epochs is all a run needs to go on, and :func:`snapshot` / :func:`restore` turn it
-into a checkpoint and back. :func:`train` writes each state to the run's files as it comes;
-a grid's workers (:func:`sibp_ref.run.grid.epoch_task`) send a few epochs back to the process
-that writes them, through the same :func:`write_records`; so a run gives the same records and
-the same log wherever it runs.
+into a checkpoint and back. :func:`run_job` writes each state to the run's files as it comes
+(:func:`train` and :func:`sibp_ref.run.config.run_config` both end there); a grid's workers
+(:func:`sibp_ref.run.grid.epoch_task`) send a few epochs back to the process that writes
+them, through the same :func:`write_records`; so a run gives the same records and the same
+log wherever it runs.
+
+**Small named tuples, not long argument lists.** The loop's nine settings (epochs, batch
+size, sampling, ...) are one value, a :class:`Loop`, and what a run is, one :class:`Job`; the
+functions inside pass those, never the settings one by one. :func:`train` keeps the
+keyword form of a Keras-like ``fit`` at its door — ``train(net, method, params, data,
+epochs=5, batch_size=50)`` is ``train(net, method, params, data, loop=Loop(epochs=5,
+batch_size=50))`` — because that is how the tutorials and most readers call it, and a
+misspelt keyword is refused with the nearest name; only the door has the long list.
+
+**Checks once, at the boundary.** :meth:`Loop.checked` checks the loop's settings,
+:func:`~sibp_ref.run.inputs.check_inputs` the data and the parameters, and ``method.init``
+whether the method can train this net, all in :func:`prepare`, before any file is touched;
+after that the loop trusts its :class:`Job` (the steps get ``check=False``, the measurements
+check nothing). A method that refuses the net raises :class:`CannotTrain`, which a grid may
+skip with a note.
 
 A run that breaks down ends and is marked ``diverged`` (Table 2's "/" entries), with its
 reason: a step that raises on overflow, a failed factorisation or a NaN (in the inner solvers
@@ -29,6 +46,7 @@ it, so on a GPU the steps queue without host synchronisation.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import json
 import math
@@ -36,11 +54,12 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import backend as B
+from ..validation import check_choice, check_int
 from .checkpoint import Snapshot, flatten, unflatten
 from .env import environment
 from .files import RunFiles
@@ -49,10 +68,15 @@ from .progress import Progress
 from .records import History, jsonable
 
 __all__ = [
+    "CannotTrain",
     "DivergedError",
+    "Data",
     "Job",
+    "Loop",
+    "Output",
     "RunState",
     "train",
+    "run_job",
     "evaluate",
     "prepare",
     "first_state",
@@ -81,25 +105,89 @@ class DivergedError(RuntimeError):
     """The loss became NaN or infinite (raised only with ``raise_on_divergence=True``)."""
 
 
-@dataclass(frozen=True)
-class Job:
-    """What a run is, fixed for its whole length: the net, the method, the data, the plan."""
+class CannotTrain(ValueError):
+    """The method refused this net or these parameters when the run started (its ``init``
+    raised ValueError: BCD is for dense networks, a per-layer λ needs one entry per layer).
+    A grid with ``on_skip`` skips such a run with a note; anything else raises it."""
 
-    net: Any
-    method: Any
-    X: Any
-    Y: Any
-    Xt: Any
-    Yt: Any
-    full_batch: bool
-    sampling: str
-    batch_size: int
-    steps: int
-    epochs: int
+
+class Loop(NamedTuple):
+    """The loop's settings: how a run is cut into steps and epochs, and what is measured.
+
+    ``sampling``: ``"shuffle"`` (every sample once per epoch, in a new order; the last batch
+    may be smaller) or ``"replacement"`` (``n // batch_size`` batches drawn with replacement,
+    as the SIBP authors' code). ``full_batch``: every step on the whole training set
+    (default None: what the method says, True for BCD); an epoch is then ``steps_per_epoch``
+    steps (default 1). ``eval_chunk``: columns measured at a time. ``grad_norm``: record
+    ``||∂J/∂W_1||`` (Fig. 7). ``track_dw``: None, ``"epoch"`` or ``"step"``: record
+    ``||W_1^{new} − W_1^{old}||`` (Fig. 3); ``"step"`` reads one value back per step.
+    """
+
+    epochs: int = 10
+    batch_size: int = 100
+    sampling: str = "shuffle"
+    full_batch: bool | None = None
+    steps_per_epoch: int | None = None
+    seed: int = 0
     eval_chunk: int = 10000
     grad_norm: bool = True
     track_dw: str | None = None
-    step_kw: tuple = ()
+
+    def checked(self) -> Loop:
+        """The settings, each checked once (ValueError or TypeError naming it); integers
+        of any kind come back as Python ints."""
+        ints = {"epochs": 0, "batch_size": 1, "seed": 0, "eval_chunk": 1}
+        out = {nm: check_int(nm, getattr(self, nm), low) for nm, low in ints.items()}
+        if self.steps_per_epoch is not None:
+            out["steps_per_epoch"] = check_int("steps_per_epoch", self.steps_per_epoch, 1)
+        check_choice("sampling", self.sampling, SAMPLING)
+        if self.track_dw is not None:
+            check_choice("track_dw", self.track_dw, ("epoch", "step"))
+        return self._replace(**out)
+
+
+class Data(NamedTuple):
+    """A run's data, samples as columns; no test set: ``X_test = Y_test = None``."""
+
+    X: Any
+    Y: Any
+    X_test: Any = None
+    Y_test: Any = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a run is, fixed for its whole length: the net, the method, the initial
+    parameters, the data, the loop (``full_batch`` and ``steps_per_epoch`` resolved), the
+    settings its log records, and ``start``, the method's state before the first step (also
+    the form a checkpoint's state is read into)."""
+
+    net: Any
+    method: Any
+    params: list
+    data: Data
+    loop: Loop
+    settings: dict
+    start: Any
+
+    @property
+    def step_kw(self) -> dict:
+        """``check=False`` where ``step`` takes it: :func:`prepare` checked the data."""
+        try:
+            takes = "check" in inspect.signature(self.method.step).parameters
+        except (TypeError, ValueError):
+            takes = False
+        return {"check": False} if takes else {}
+
+
+class Output(NamedTuple):
+    """Where a run's records go: its files (None: nowhere), whether it goes on from their
+    checkpoint, the progress bar, and a callback told each new record."""
+
+    files: RunFiles | None = None
+    resume: bool = True
+    bar: Progress | None = None
+    callback: Callable[[dict], Any] | None = None
 
 
 @dataclass
@@ -140,8 +228,7 @@ def evaluate(net, params, X, Y, *, chunk: int = 10000, grad: bool = False) -> di
     The inputs are checked as :func:`train` checks them (shapes, one dtype, finite values,
     targets that suit the loss, at least one sample): ValueError or TypeError naming them.
     """
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    chunk = check_int("chunk", chunk, 1)
     check_inputs(net, params, X, Y)
     _check_targets(net, Y, "Y")
     return _evaluate(net, params, X, Y, chunk=chunk, grad=grad)
@@ -173,13 +260,14 @@ def _evaluate(net, params, X, Y, *, chunk: int, grad: bool) -> dict:
 
 def measure(job: Job, params: list, epoch: int, step: int, elapsed: float, dw: Any) -> dict:
     """The record of one epoch: metrics of ``params`` on the training and test sets."""
-    tr = _evaluate(job.net, params, job.X, job.Y, chunk=job.eval_chunk, grad=job.grad_norm)
+    d, chunk, grad = job.data, job.loop.eval_chunk, job.loop.grad_norm
+    tr = _evaluate(job.net, params, d.X, d.Y, chunk=chunk, grad=grad)
     rec = {"epoch": epoch, "step": step, "time": elapsed}
     rec["train_loss"], rec["train_acc"] = tr["loss"], tr["acc"]
-    if job.grad_norm:
+    if grad:
         rec["grad_norm_W1"] = tr["grad_norm_W1"]
-    if job.Xt is not None:
-        te = _evaluate(job.net, params, job.Xt, job.Yt, chunk=job.eval_chunk, grad=False)
+    if d.X_test is not None:
+        te = _evaluate(job.net, params, d.X_test, d.Y_test, chunk=chunk, grad=False)
         rec["test_loss"], rec["test_acc"] = te["loss"], te["acc"]
     if dw is not None:
         rec["dw"] = dw
@@ -190,9 +278,9 @@ def _diverged_record(job: Job, epoch: int, step: int, elapsed: float, loss: floa
     """A record of a broken network: the loss that broke it, and no other metric."""
     rec = {"epoch": epoch, "step": step, "time": elapsed, "train_loss": loss}
     rec["train_acc"] = math.nan
-    if job.grad_norm:
+    if job.loop.grad_norm:
         rec["grad_norm_W1"] = math.nan
-    if job.Xt is not None:
+    if job.data.X_test is not None:
         rec["test_loss"] = rec["test_acc"] = math.nan
     rec["diverged"] = True
     return rec
@@ -226,25 +314,26 @@ def blown_up(loss: float, start: float) -> bool:
 def epoch_batches(job: Job, rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:
     """The batches of one epoch, drawing from ``rng`` in the loop's fixed order: one
     permutation per epoch (shuffle), or ``batch_size`` indices per step (replacement)."""
-    X, Y, n, bs = job.X, job.Y, int(job.X.shape[1]), job.batch_size
-    xp, dev = B.namespace(X), B.device_of(X)
-    if job.full_batch:
-        for _ in range(job.steps):
+    (X, Y, _, _), lp = job.data, job.loop
+    n, bs, xp, dev = int(X.shape[1]), lp.batch_size, B.namespace(X), B.device_of(X)
+    if lp.full_batch:
+        for _ in range(lp.steps_per_epoch):
             yield X, Y
-    elif job.sampling == "shuffle":  # one gather per epoch, then contiguous slices
+    elif lp.sampling == "shuffle":  # one gather per epoch, then contiguous slices
         perm = B.asarray(rng.permutation(n), xp, device=dev)
         Xp, Yp = xp.take(X, perm, axis=1), xp.take(Y, perm, axis=1)
         for s in range(0, n, bs):
             yield Xp[:, s : min(s + bs, n)], Yp[:, s : min(s + bs, n)]
     else:  # with replacement, as the authors' code
-        for _ in range(job.steps):
+        for _ in range(lp.steps_per_epoch):
             i = B.asarray(rng.integers(0, n, bs), xp, device=dev)
             yield xp.take(X, i, axis=1), xp.take(Y, i, axis=1)
 
 
 def _train_epoch(job: Job, rs: RunState, epoch: int, bar: Progress):
     """``method.step`` over one epoch's batches: (params, state, steps so far, seconds, Δw)."""
-    xp, kw = B.namespace(job.X), dict(job.step_kw)
+    xp, kw = B.namespace(job.data.X), job.step_kw
+    track, steps = job.loop.track_dw, job.loop.steps_per_epoch
     params, state, k, dws = rs.params, rs.state, rs.step, []
     t0 = time.perf_counter()
     for j, (Xb, Yb) in enumerate(epoch_batches(job, rs.rng)):
@@ -254,14 +343,14 @@ def _train_epoch(job: Job, rs: RunState, epoch: int, bar: Progress):
         except Exception as exc:
             raise _StepFailed(params, k + 1) from exc
         k += 1
-        if job.track_dw == "step":  # a host read-back per step: only when asked
+        if track == "step":  # a host read-back per step: only when asked
             dws.append(B.to_float(xp.linalg.vector_norm(params[0][0] - W1_prev)))
-        bar.update(epoch, j + 1, job.steps)
+        bar.update(epoch, j + 1, steps)
     B.to_float(params[-1][0][0, 0])  # wait for queued device work: honest wall times
     seconds = time.perf_counter() - t0
-    if job.track_dw == "epoch":
+    if track == "epoch":
         dws = B.to_float(xp.linalg.vector_norm(params[0][0] - rs.params[0][0]))
-    return params, state, k, seconds, dws if job.track_dw else None
+    return params, state, k, seconds, dws if track else None
 
 
 def _is_breakdown(exc: BaseException, params: list) -> bool:
@@ -290,7 +379,7 @@ def _diverge(rs: RunState, rec: dict, why: str) -> RunState:
 def advance(job: Job, rs: RunState, bar: Progress | None = None) -> RunState:
     """One more epoch of ``rs`` and its record (the last of ``.records``); a run that breaks
     down comes back with ``status="diverged"`` and its last finite parameters kept."""
-    bar = bar or Progress(False, "", job.epochs)
+    bar = bar or Progress(False, "", job.loop.epochs)
     epoch = rs.epoch + 1
     try:
         params, state, k, secs, dw = _train_epoch(job, rs, epoch, bar)
@@ -318,27 +407,26 @@ def advance(job: Job, rs: RunState, bar: Progress | None = None) -> RunState:
             why += f", over {GROWTH:.0e} times max(its start {start:.4g}, 1)"
         return _diverge(rs, _diverged_record(job, epoch, k, elapsed, loss), why)
     note = f"loss {rec['train_loss']:.4g} acc {rec.get('test_acc', rec['train_acc']):.3f}"
-    bar.update(epoch, job.steps, job.steps, note, force=True)
-    status = "finished" if epoch >= job.epochs else "running"
+    bar.update(epoch, job.loop.steps_per_epoch, job.loop.steps_per_epoch, note, force=True)
+    status = "finished" if epoch >= job.loop.epochs else "running"
     return dataclasses.replace(
         rs, records=[*rs.records, rec], good_params=params, good_epoch=epoch, status=status
     )
 
 
-def first_state(job: Job, params: list, seed: int) -> RunState:
+def first_state(job: Job) -> RunState:
     """The run before its first step: epoch 0 measured, the batch generator seeded."""
-    rng = np.random.default_rng([seed, 1])
-    state = job.method.init(job.net, params)
-    rs = RunState(0, 0, 0.0, params, state, rng, [], params, 0)
+    rng, params = np.random.default_rng([job.loop.seed, 1]), job.params
+    rs = RunState(0, 0, 0.0, params, job.start, rng, [], params, 0)
     rec = measure(job, params, 0, 0, 0.0, None)
     if not math.isfinite(rec["train_loss"]):
         rec = _diverged_record(job, 0, 0, 0.0, rec["train_loss"])
         return _diverge(rs, rec, "the initial training loss is not finite")
-    return dataclasses.replace(rs, records=[rec], status="running" if job.epochs else "finished")
+    status = "running" if job.loop.epochs else "finished"
+    return dataclasses.replace(rs, records=[rec], status=status)
 
 
-def epochs(job: Job, params: list, seed: int, settings: dict, snap: Snapshot | None,
-           bar: Progress | None = None) -> Iterator[RunState]:  # fmt: skip
+def epochs(job: Job, snap: Snapshot | None, bar: Progress | None = None) -> Iterator[RunState]:
     """The run, epoch by epoch: the one driver of every run, single or in a grid.
 
     The first state is the start: the checkpoint ``snap`` when it can be this run's
@@ -346,9 +434,9 @@ def epochs(job: Job, params: list, seed: int, settings: dict, snap: Snapshot | N
     why a checkpoint offered could not be resumed; then one state per :func:`advance`, until the run
     has finished or diverged. The caller writes each state's last record where it wants.
     """
-    rs, why = (None, None) if snap is None else _restore_checked(snap, job, params, settings)
+    rs, why = (None, None) if snap is None else _restore_checked(snap, job)
     if rs is None:
-        rs = dataclasses.replace(first_state(job, params, seed), discarded=why)
+        rs = dataclasses.replace(first_state(job), discarded=why)
     yield rs
     rs = dataclasses.replace(rs, resumed=False, discarded=None)
     while rs.status == "running":
@@ -376,24 +464,24 @@ def snapshot(rs: RunState, settings: dict) -> Snapshot:
 
 def restore(snap: Snapshot, job: Job) -> RunState:
     """The :class:`RunState` a checkpoint holds, on the backend and device of ``job``'s data."""
-    xp, dev = B.namespace(job.X), B.device_of(job.X)
+    xp, dev = B.namespace(job.data.X), B.device_of(job.data.X)
     m = snap.meta
     params = unflatten(m["params"], snap.arrays, None, xp, dev)
     params = [tuple(p) for p in params]
-    state = unflatten(m["state"], snap.arrays, job.method.init(job.net, params), xp, dev)
+    state = unflatten(m["state"], snap.arrays, job.start, xp, dev)
     rng = np.random.Generator(np.random.PCG64())
     rng.bit_generator.state = m["rng"]
-    status = "running" if m["epoch"] < job.epochs else "finished"
+    status = "running" if m["epoch"] < job.loop.epochs else "finished"
     return RunState(m["epoch"], m["step"], m["elapsed"], params, state, rng, m["records"],
                     params, m["epoch"], status=status, resumed=True)  # fmt: skip
 
 
-def _restore_checked(snap: Snapshot, job: Job, params: list, settings: dict):
+def _restore_checked(snap: Snapshot, job: Job):
     """``(state, None)`` from a checkpoint that can belong to this run, else ``(None, why)``:
-    other settings, another layout, parameters of other shapes or dtypes than ``params``,
+    other settings, another layout, parameters of other shapes or dtypes than the run's,
     non-finite values, or counts that do not add up."""
-    m = snap.meta
-    if m.get("settings") != _as_json(settings):
+    m, params = snap.meta, job.params
+    if m.get("settings") != _as_json(job.settings):
         return None, "it was written by a run of other settings"
     try:
         rs = restore(snap, job)
@@ -406,16 +494,16 @@ def _restore_checked(snap: Snapshot, job: Job, params: list, settings: dict):
             if (a is None) != (b is None) or (
                 a is not None and (tuple(a.shape), a.dtype) != (tuple(b.shape), b.dtype)
             ):
-                return None, f"its params[{i}] {nm} is not {_describe(b)} as the run's"
+                return None, f"its params[{i}] {nm} has {_describe(a)}, the run's {_describe(b)}"
     if not (_finite_params(rs.params) and _finite_tree(rs.state)):
         return None, "its parameters or method state are not finite"
-    if len(rs.records) != rs.epoch + 1 or not 0 <= rs.epoch <= job.epochs:
+    if len(rs.records) != rs.epoch + 1 or not 0 <= rs.epoch <= job.loop.epochs:
         return None, f"its {len(rs.records)} records do not add up to epoch {rs.epoch}"
     return rs, None
 
 
 def _describe(a: Any) -> str:
-    return "absent" if a is None else f"of shape {tuple(a.shape)} and dtype {a.dtype}"
+    return "no array" if a is None else f"shape {tuple(a.shape)} and dtype {a.dtype}"
 
 
 def _as_json(settings: dict) -> Any:
@@ -450,25 +538,13 @@ def end_fields(rs: RunState) -> dict:
 
 
 # ------------------------------------------------------------------ a run
-def _split(data: Any) -> tuple[Any, Any, Any, Any]:
+def _split(data: Any) -> Data:
     if all(hasattr(data, a) for a in ("X_train", "Y_train", "X_test", "Y_test")):
-        return data.X_train, data.Y_train, data.X_test, data.Y_test
+        return Data(data.X_train, data.Y_train, data.X_test, data.Y_test)
     data = tuple(data)
-    if len(data) == 2:
-        return data[0], data[1], None, None
-    if len(data) == 4:
-        return data
+    if len(data) in (2, 4):
+        return Data(*data)
     raise TypeError("data must be a Dataset, (X, Y) or (X_train, Y_train, X_test, Y_test)")
-
-
-def _check_loop_args(epochs, batch_size, eval_chunk, sampling, track_dw) -> None:
-    for nm, v in (("epochs", epochs), ("batch_size", batch_size), ("eval_chunk", eval_chunk)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < (0 if nm == "epochs" else 1):
-            raise ValueError(f"{nm} must be a positive integer, got {v!r}")
-    if sampling not in SAMPLING:
-        raise ValueError(f"sampling must be one of {', '.join(SAMPLING)}, got {sampling!r}")
-    if track_dw not in (None, "epoch", "step"):
-        raise ValueError(f"track_dw must be None, 'epoch' or 'step', got {track_dw!r}")
 
 
 def _check_targets(net: Any, Y: Any, name: str) -> None:
@@ -489,58 +565,66 @@ def method_needs(method: Any) -> tuple[bool, str | None]:
     return bool(getattr(method, "full_batch", False)), getattr(method, "required_loss", None)
 
 
-def _step_kw(method: Any) -> tuple:
-    """``check=False`` where ``step`` takes it: the loop checked the data once, up front."""
-    try:
-        takes = "check" in inspect.signature(method.step).parameters
-    except (TypeError, ValueError):
-        takes = False
-    return (("check", False),) if takes else ()
-
-
-def prepare(net, method, params, data, *, epochs=10, batch_size=100, sampling="shuffle",
-            full_batch=None, steps_per_epoch=None, seed=0, eval_chunk=10000, grad_norm=True,
-            track_dw=None, settings=None) -> tuple[Job, dict]:  # fmt: skip
-    """Check the inputs once and fix the run: its :class:`Job` and the settings it logs."""
-    _check_loop_args(epochs, batch_size, eval_chunk, sampling, track_dw)
-    X, Y, Xt, Yt = _split(data)
-    check_inputs(net, params, X, Y, Xt, Yt)
-    for name, T in (("Y", Y), ("Y_test", Yt)):
-        _check_targets(net, T, name)
-    full_batch = method_needs(method)[0] if full_batch is None else bool(full_batch)
-    n = int(X.shape[1])
-    if full_batch:
-        steps = steps_per_epoch or 1
-    elif sampling == "shuffle":
-        steps = math.ceil(n / batch_size)
+def _resolved(loop: Loop, method: Any, n: int) -> Loop:
+    """``loop`` as the run does it: ``full_batch`` decided (None: what the method says) and
+    ``steps_per_epoch`` counted for ``n`` training samples."""
+    full = method_needs(method)[0] if loop.full_batch is None else bool(loop.full_batch)
+    if full:
+        steps = loop.steps_per_epoch or 1
+    elif loop.sampling == "shuffle":
+        steps = math.ceil(n / loop.batch_size)
     else:
-        steps = max(n // batch_size, 1)
-    job = Job(net, method, X, Y, Xt, Yt, full_batch, sampling, batch_size, steps, epochs,
-              eval_chunk, grad_norm, track_dw, _step_kw(method))  # fmt: skip
+        steps = max(n // loop.batch_size, 1)
+    return loop._replace(full_batch=full, steps_per_epoch=steps)
+
+
+def _run_settings(net, method, params, data: Data, loop: Loop, given: dict | None) -> dict:
+    """What the log's start line records: the caller's ``given`` settings and the loop's own;
+    a given entry the loop sets too must agree with it (ValueError)."""
+    n, full = int(data.X.shape[1]), loop.full_batch
     own = {
         "method": getattr(method, "name", type(method).__name__),
         "method_repr": repr(method),
         "net": repr(net),
         "sizes": list(net.sizes),
-        "epochs": epochs,
-        "batch_size": n if full_batch else batch_size,
-        "sampling": "full" if full_batch else sampling,
-        "steps_per_epoch": steps,
-        "seed": seed,
+        "epochs": loop.epochs,
+        "batch_size": n if full else loop.batch_size,
+        "sampling": "full" if full else loop.sampling,
+        "steps_per_epoch": loop.steps_per_epoch,
+        "seed": loop.seed,
         "n_train": n,
-        "n_test": None if Xt is None else int(Xt.shape[1]),
+        "n_test": None if data.X_test is None else int(data.X_test.shape[1]),
         "dtype": str(params[0][0].dtype).rpartition(".")[2],  # "float32", on every backend
-        "device": str(B.device_of(X)),
+        "device": str(B.device_of(data.X)),
     }
-    clash = sorted(k for k, v in (settings or {}).items() if k in own and v != own[k])
+    given = given or {}
+    clash = sorted(k for k, v in given.items() if k in own and v != own[k])
     if clash:  # the log would silently say the loop's value instead of the caller's
         raise ValueError(
-            "settings: " + ", ".join(f"{k}={settings[k]!r}" for k in clash) + " would be "
+            "settings: " + ", ".join(f"{k}={given[k]!r}" for k in clash) + " would be "
             "overwritten by the run's own "
             + ", ".join(f"{k}={own[k]!r}" for k in clash)
             + "; name the caller's entries otherwise (e.g. 'variant')"
         )
-    return job, {**(settings or {}), **own}
+    return {**given, **own}
+
+
+def prepare(net, method, params, data, loop: Loop | None = None, settings=None) -> Job:
+    """Check a run's inputs once and fix it as a :class:`Job`: the loop's settings
+    (:meth:`Loop.checked`), the data and parameters (:func:`check_inputs`, the targets
+    against the loss), then ``method.init``, which refuses a net the method cannot train
+    (:class:`CannotTrain`). ``settings``: what the log records beside the loop's own."""
+    loop, d = (loop or Loop()).checked(), _split(data)
+    check_inputs(net, params, *d)
+    for name, T in (("Y", d.Y), ("Y_test", d.Y_test)):
+        _check_targets(net, T, name)
+    loop = _resolved(loop, method, int(d.X.shape[1]))
+    try:
+        start = method.init(net, params)
+    except ValueError as exc:
+        raise CannotTrain(str(exc)) from exc
+    run_settings = _run_settings(net, method, params, d, loop, settings)
+    return Job(net, method, params, d, loop, run_settings, start)
 
 
 def write_epochs(files: RunFiles | None, rs: RunState, settings: dict, new: list) -> None:
@@ -560,22 +644,75 @@ def write_records(files: RunFiles, new: list, snap: Snapshot | None, end: dict |
         files.end(**end)
 
 
-def _drive(job, params, seed, settings, files, resume, bar, callback) -> RunState:
-    """Run ``job`` to its end through :func:`epochs`, logging each epoch to ``files``."""
-    snap = files.checkpoint() if files is not None and resume else None
-    for i, rs in enumerate(epochs(job, params, seed, settings, snap, bar)):
+def _drive(job: Job, out: Output) -> RunState:
+    """Run ``job`` to its end through :func:`epochs`, logging each epoch to ``out.files``."""
+    files, settings = out.files, job.settings
+    snap = files.checkpoint() if files is not None and out.resume else None
+    for i, rs in enumerate(epochs(job, snap, out.bar)):
         new = rs.records[-1:]
         if i == 0:  # the start: open the log
             if files is not None and rs.discarded:
                 files.discard_checkpoint(rs.discarded)
             if files is not None:
-                env = environment(B.namespace(job.X))
+                env = environment(B.namespace(job.data.X))
                 files.begin(settings, env, rs.records if rs.resumed else [])
             new = [] if rs.resumed else rs.records
         write_epochs(files, rs, settings, new)
-        for rec in new if callback is not None else ():
-            callback(rec)
+        for rec in new if out.callback is not None else ():
+            out.callback(rec)
     return rs
+
+
+def run_job(
+    job: Job,
+    *,
+    log: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    callback: Callable[[dict], Any] | None = None,
+    resume: bool = True,
+    keep_checkpoint: bool = False,
+    raise_on_divergence: bool = False,
+) -> History:
+    """Run ``job`` to its end and return its :class:`History` (the keywords: :func:`train`'s).
+
+    With a ``log``, the run holds its lock while it runs, and a run that has ended there
+    (perhaps in another process, before this one held the lock) is read back, not run."""
+    files = RunFiles.at(log, keep_checkpoint)
+    bar = Progress(progress, job.settings["method"], job.loop.epochs)
+    try:
+        if files is not None:
+            files.open()
+        h = files.ended() if files is not None and resume else None
+        if h is None:
+            h = history(_drive(job, Output(files, resume, bar, callback)), job.settings)
+    finally:
+        bar.close()
+        if files is not None:
+            files.close()
+    if h.diverged and raise_on_divergence and not h.read_back:
+        raise DivergedError(f"{job.settings['method']}: {h.reason}")
+    return h
+
+
+#: :func:`train`'s own keywords, beside the loop's settings (:class:`Loop`).
+_TRAIN_KEYWORDS = ("loop", "log", "settings", "progress", "callback", "resume",
+                   "keep_checkpoint", "raise_on_divergence")  # fmt: skip
+
+
+def _loop_of(loop: Loop | None, given: dict) -> Loop:
+    """``loop`` (default :class:`Loop`) with the settings ``given`` as keywords of
+    :func:`train`; a keyword that is no setting is refused with the nearest name."""
+    for k in given:
+        if k not in Loop._fields:
+            near = difflib.get_close_matches(k, [*Loop._fields, *_TRAIN_KEYWORDS], n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise TypeError(
+                f"train() got an unexpected keyword argument {k!r}{hint}; it takes the "
+                f"loop's settings {', '.join(Loop._fields)} and {', '.join(_TRAIN_KEYWORDS)}"
+            )
+    if loop is not None and not isinstance(loop, Loop):
+        raise TypeError(f"loop must be a Loop (sibp_ref.run.Loop), got {type(loop).__name__}")
+    return (loop or Loop())._replace(**given)
 
 
 def train(
@@ -584,70 +721,38 @@ def train(
     params: list,
     data: Any,
     *,
-    epochs: int = 10,
-    batch_size: int = 100,
-    sampling: str = "shuffle",
-    full_batch: bool | None = None,
-    steps_per_epoch: int | None = None,
-    seed: int = 0,
-    eval_chunk: int = 10000,
-    grad_norm: bool = True,
-    track_dw: str | None = None,
+    loop: Loop | None = None,
     log: str | os.PathLike | None = None,
     settings: dict | None = None,
     progress: bool | None = None,
-    raise_on_divergence: bool = False,
     callback: Callable[[dict], Any] | None = None,
     resume: bool = True,
     keep_checkpoint: bool = False,
+    raise_on_divergence: bool = False,
+    **loop_settings: Any,
 ) -> History:
     """Train ``params`` of ``net`` with ``method`` on ``data``; return the :class:`History`.
 
     Parameters
     ----------
     data : Dataset, ``(X, Y)`` or ``(X_train, Y_train, X_test, Y_test)``; samples are columns.
-    sampling : ``"shuffle"`` (every sample once per epoch, in a new order; the last batch
-        may be smaller) or ``"replacement"`` (``n // batch_size`` batches drawn with
-        replacement, as the SIBP authors' code).
-    full_batch : every step on the whole training set (default: what the method says,
-        True for BCD); an epoch is then ``steps_per_epoch`` steps (default 1).
-    track_dw : None, ``"epoch"`` or ``"step"``: record ``||W_1^{new} − W_1^{old}||`` (Fig. 3).
-        ``"step"`` reads one value back from the device per step.
+    loop : the loop's settings, a :class:`Loop`; each of its fields may be given as a
+        keyword instead, or on top (``epochs=10, batch_size=100, sampling="shuffle",
+        full_batch=None, steps_per_epoch=None, seed=0, eval_chunk=10000, grad_norm=True,
+        track_dw=None``; see :class:`Loop` for what each means).
     log : path of a JSON-lines log, appended to as the run goes (header, epochs, end); beside
         it a checkpoint after every epoch and a lock while the run is written.
     settings : recorded in the log header beside the loop's own settings; an entry that
         the loop sets too (``method``, ``seed``, ...) must agree with it (ValueError).
     progress : a progress bar on stderr (default: only when stderr is a terminal).
+    callback : called with each new record, epoch 0 included.
     resume : go on from the checkpoint beside ``log`` when it is of the same settings; the
         records and parameters are those of the run never interrupted.
     keep_checkpoint : keep the checkpoint of a run that ended (default: deleted).
+    raise_on_divergence : raise :class:`DivergedError` when the run diverges.
     """
-    job, run_settings = prepare(
-        net, method, params, data, epochs=epochs, batch_size=batch_size, sampling=sampling,
-        full_batch=full_batch, steps_per_epoch=steps_per_epoch, seed=seed,
-        eval_chunk=eval_chunk, grad_norm=grad_norm, track_dw=track_dw, settings=settings,
+    job = prepare(net, method, params, data, _loop_of(loop, loop_settings), settings)
+    return run_job(
+        job, log=log, progress=progress, callback=callback, resume=resume,
+        keep_checkpoint=keep_checkpoint, raise_on_divergence=raise_on_divergence,
     )  # fmt: skip
-    bar = Progress(progress, run_settings["method"], epochs)
-    try:
-        h = _logged(job, params, seed, run_settings, RunFiles.at(log, keep_checkpoint), resume,
-                    bar, callback)  # fmt: skip
-    finally:
-        bar.close()
-    if h.diverged and raise_on_divergence and not h.read_back:
-        raise DivergedError(f"{run_settings['method']}: {h.reason}")
-    return h
-
-
-def _logged(job, params, seed, settings, files, resume, bar, callback) -> History:
-    """The run's history: read back from ``files`` when it has ended there (another process
-    may have ended it before this one held the lock), else driven to its end (:func:`_drive`)."""
-    if files is None:
-        return history(_drive(job, params, seed, settings, None, resume, bar, callback), settings)
-    try:
-        files.open()
-        ended = files.ended() if resume else None
-        if ended is not None:
-            return ended
-        return history(_drive(job, params, seed, settings, files, resume, bar, callback), settings)
-    finally:
-        files.close()
