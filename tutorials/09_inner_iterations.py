@@ -143,8 +143,9 @@ def read_seeds(args, S: dict) -> tuple[dict, str]:
             inner.seed_path(args.runs, len(out)), dict(S, seed=len(out)))):  # fmt: skip
         out[len(out)] = saved
     if not out or (args.seeds and len(out) < args.seeds):
-        raise SystemExit(f"--replot: seeds 0..{seeds - 1 if args.seeds else 0} of these "
-                         f"settings are not all in {common.shown_path(args.runs)}")  # fmt: skip
+        want = f"seeds 0..{args.seeds - 1}" if args.seeds else "seed 0"
+        raise SystemExit(f"--replot: {want} of these settings not all in "
+                         f"{common.shown_path(args.runs)} (found {len(out)})")  # fmt: skip
     return {s: v["records"] for s, v in out.items()}, out[0]["settings"]["data"]
 
 
