@@ -148,12 +148,14 @@ def _data_options(p: argparse.ArgumentParser) -> None:
 
 
 def _training_options(p: argparse.ArgumentParser) -> None:
+    from .loop import SAMPLING, TRACK_DW  # the loop's own choices
+
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=None, help="default 20 (compare), 10 (train)")
     g.add_argument("--batch-size", type=int, default=100)
     g.add_argument(
         "--sampling",
-        choices=("shuffle", "replacement"),
+        choices=SAMPLING,
         default="shuffle",
         help="mini-batches: a shuffled pass, or drawn with replacement (authors)",
     )
@@ -175,7 +177,7 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--track-dw",
-        choices=("epoch", "step"),
+        choices=TRACK_DW[1:],
         default=None,
         help="record ||W_1 new - W_1 old|| per epoch or per step (Fig. 3)",
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import backend as B
-from .loop import Job, Loop, method_needs, prepare, run_job
+from .loop import LEAST, SAMPLING, TRACK_DW, Job, Loop, method_needs, prepare, run_job
 from .records import History
 
 __all__ = [
@@ -151,9 +151,9 @@ def _sizes_ok(v: Any, least: int) -> bool:
 #: field: (allowed values, or a test, and what the message says is expected)
 _CHOICES = {
     "subset": ("first", "random"),
-    "sampling": ("shuffle", "replacement"),
+    "sampling": SAMPLING,
     "dtype": ("float32", "float64"),
-    "track_dw": (None, "epoch", "step"),
+    "track_dw": TRACK_DW,
     "loss": (None, "cross_entropy", "square"),
 }
 _TESTS = {
@@ -171,15 +171,20 @@ _TESTS = {
         lambda v: v == "fan_in" or (_is_number(v) and v > 0 and math.isfinite(v)),
         "a finite number > 0 or 'fan_in'",
     ),  # fmt: skip
-    "epochs": (lambda v: _is_int(v, 0), "an integer >= 0"),
-    "batch_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
     "full_batch_n": (lambda v: v is None or _is_int(v, 1), "None or an integer >= 1"),
-    "seed": (lambda v: _is_int(v, 0), "an integer >= 0"),
     "backend": (lambda v: isinstance(v, str) and v != "", "a backend name"),
     "data_dir": (lambda v: v is None or isinstance(v, (str, os.PathLike)), "None or a path"),
-    "eval_chunk": (lambda v: _is_int(v, 1), "an integer >= 1"),
     "net": (lambda v: v is None or (isinstance(v, str) and v != ""), "None or a net name"),
 }
+# the loop's integer settings, by the loop's own table (an integral float is taken: the
+# normal form makes it an int before the loop sees it)
+_TESTS.update(
+    {
+        nm: (lambda v, least=least: _is_int(v, least), f"an integer >= {least}")
+        for nm, least in LEAST.items()
+        if nm in RunConfig.__dataclass_fields__
+    }
+)
 
 
 def _check_config(cfg: RunConfig) -> None:

@@ -88,9 +88,15 @@ __all__ = [
     "write_epochs",
     "method_needs",
     "SAMPLING",
+    "TRACK_DW",
+    "LEAST",
 ]
 
+#: The loop's choices and the least value of each of its integer settings: the one table
+#: :meth:`Loop.checked` and :class:`~sibp_ref.run.config.RunConfig`'s check both read.
 SAMPLING = ("shuffle", "replacement")
+TRACK_DW = (None, "epoch", "step")
+LEAST = {"epochs": 0, "batch_size": 1, "seed": 0, "eval_chunk": 1, "steps_per_epoch": 1}
 
 #: A run whose training loss, measured after an epoch, exceeds ``GROWTH * max(L_0, 1)`` (``L_0``
 #: the loss before training) has blown up: finite numbers, but no trained network (float32
@@ -136,13 +142,13 @@ class Loop(NamedTuple):
     def checked(self) -> Loop:
         """The settings, each checked once (ValueError or TypeError naming it); integers
         of any kind come back as Python ints."""
-        ints = {"epochs": 0, "batch_size": 1, "seed": 0, "eval_chunk": 1}
-        out = {nm: check_int(nm, getattr(self, nm), low) for nm, low in ints.items()}
-        if self.steps_per_epoch is not None:
-            out["steps_per_epoch"] = check_int("steps_per_epoch", self.steps_per_epoch, 1)
+        given = {nm: getattr(self, nm) for nm in LEAST}
+        if given["steps_per_epoch"] is None:  # None: the default, 1 step (full batch)
+            del given["steps_per_epoch"]
+        out = {nm: check_int(nm, v, LEAST[nm]) for nm, v in given.items()}
         check_choice("sampling", self.sampling, SAMPLING)
         if self.track_dw is not None:
-            check_choice("track_dw", self.track_dw, ("epoch", "step"))
+            check_choice("track_dw", self.track_dw, TRACK_DW[1:])
         return self._replace(**out)
 
 
