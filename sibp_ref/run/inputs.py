@@ -1,11 +1,13 @@
-"""The checks :func:`sibp_ref.run.loop.train` makes once, before any step.
+"""The checks :func:`sibp_ref.run.loop.prepare` makes of a run's data once, before any step.
 
-The same mistakes get the same messages as from ``method.step`` and ``net.forward``
-(through :mod:`sibp_ref.validation`): shapes against the network (samples are columns: a
-transposed array is named as such), arrays of one library, one floating dtype for
-parameters and data (``docs/conventions.md §7``), and finite values: NaN or Inf in the data
-or in the initial parameters is an input error, named with its first position, not a
-divergence.
+The training data get the check ``method.step`` makes with ``check=True``
+(:meth:`~sibp_ref.network.Network.check_inputs`, built of :mod:`sibp_ref.validation`), so the
+same mistakes get the same messages; the steps then run with ``check=False``. This module
+adds what only a run has: a test set, and messages that say how the data and the network
+disagree (samples are columns: a transposed array is named as such). Arrays of one library,
+one floating dtype for parameters and data (``docs/conventions.md §7``), and finite values:
+NaN or Inf in the data or in the initial parameters is an input error, named with its first
+position, not a divergence.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ __all__ = ["check_inputs"]
 
 
 def _check_shapes(net: Any, X: Any, Y: Any, Xt: Any, Yt: Any) -> None:
+    """How 2-d data and the net disagree, said so that the fix is plain."""
     for x, y, nx, ny in ((X, Y, "X", "Y"), (Xt, Yt, "X_test", "Y_test")):
         if x is None:
             continue
-        if len(x.shape) != 2 or len(y.shape) != 2:
-            raise ValueError(f"{nx} and {ny} must be 2-d (samples as columns)")
         if x.shape[1] < 1:
             raise ValueError(f"{nx} has no samples (0 columns)")
         wrong_x, wrong_y = x.shape[0] != net.sizes[0], y.shape[0] != net.sizes[-1]
@@ -50,9 +51,12 @@ def _check_shapes(net: Any, X: Any, Y: Any, Xt: Any, Yt: Any) -> None:
 def check_inputs(net: Any, params: Any, X: Any, Y: Any, Xt: Any = None, Yt: Any = None) -> None:
     """Refuse, with a message naming the argument, what no step could train on.
 
-    The parameters are checked by :meth:`~sibp_ref.network.Network.check_params`, the
-    arrays by :mod:`sibp_ref.validation`; what is this module's own is the test set and the
-    messages that say how the data and the network disagree."""
+    The training data and the parameters get the check every step makes with
+    ``check=True``, :meth:`~sibp_ref.network.Network.check_inputs` (shapes, finite values,
+    targets that suit the loss), here once for the whole run. What is this module's own
+    comes first: the messages that say how the data and the network disagree (a transposed
+    array, a net of other sizes), one library and one dtype across the training *and* test
+    arrays, and the test set's finite values and targets."""
     data = {k: v for k, v in (("X", X), ("Y", Y), ("X_test", Xt), ("Y_test", Yt)) if v is not None}
     for name, a in data.items():
         check_array(name, a, ndim=2, finite=False)
@@ -60,6 +64,11 @@ def check_inputs(net: Any, params: Any, X: Any, Y: Any, Xt: Any = None, Yt: Any 
     check_same_namespace(params=list(params), **data)
     check_same_dtype(params=list(params), **data)
     _check_shapes(net, X, Y, Xt, Yt)
-    net.check_params(params, finite=True)
-    for name, a in data.items():
-        check_array(name, a)
+    net.check_inputs(params, X, Y)
+    if Xt is not None:
+        check_array("X_test", Xt)
+        check_array("Y_test", Yt)
+        try:
+            net.loss_fn.check_targets(Yt)
+        except ValueError as exc:
+            raise ValueError(f"Y_test: {exc}") from None

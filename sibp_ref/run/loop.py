@@ -236,7 +236,6 @@ def evaluate(net, params, X, Y, *, chunk: int = 10000, grad: bool = False) -> di
     """
     chunk = check_int("chunk", chunk, 1)
     check_inputs(net, params, X, Y)
-    _check_targets(net, Y, "Y")
     return _evaluate(net, params, X, Y, chunk=chunk, grad=grad)
 
 
@@ -553,18 +552,6 @@ def _split(data: Any) -> Data:
     raise TypeError("data must be a Dataset, (X, Y) or (X_train, Y_train, X_test, Y_test)")
 
 
-def _check_targets(net: Any, Y: Any, name: str) -> None:
-    """The targets suit the loss, as ``method.step`` checks them (cross-entropy: probability
-    columns); the message names ``name`` (``Y`` or ``Y_test``)."""
-    if Y is None:
-        return
-    try:
-        net.loss_fn.check_targets(Y)
-    except ValueError as exc:
-        msg = str(exc)
-        raise ValueError(msg if name == "Y" else f"{name}: {msg}") from None
-
-
 def method_needs(method: Any) -> tuple[bool, str | None]:
     """``(full_batch, required_loss)`` of a method, from its class (methods/base.py); a
     method without them is read as ``(False, None)``."""
@@ -617,13 +604,11 @@ def _run_settings(net, method, params, data: Data, loop: Loop, given: dict | Non
 
 def prepare(net, method, params, data, loop: Loop | None = None, settings=None) -> Job:
     """Check a run's inputs once and fix it as a :class:`Job`: the loop's settings
-    (:meth:`Loop.checked`), the data and parameters (:func:`check_inputs`, the targets
-    against the loss), then ``method.init``, which refuses a net the method cannot train
-    (:class:`CannotTrain`). ``settings``: what the log records beside the loop's own."""
+    (:meth:`Loop.checked`), the data and parameters (:func:`check_inputs`), then
+    ``method.init``, which refuses a net the method cannot train (:class:`CannotTrain`).
+    ``settings``: what the log records beside the loop's own."""
     loop, d = (loop or Loop()).checked(), _split(data)
     check_inputs(net, params, *d)
-    for name, T in (("Y", d.Y), ("Y_test", d.Y_test)):
-        _check_targets(net, T, name)
     loop = _resolved(loop, method, int(d.X.shape[1]))
     try:
         start = method.init(net, params)
