@@ -105,7 +105,7 @@ def settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     args, s = settings(argv)
-    if s["replot_committed"]:  # every committed figure, from the committed records alone
+    if s.pop("replot_committed"):  # every committed figure, from the committed records alone
         for name in deep.COMMITTED_SUMMARIES:
             png, text = deep.redraw_summary(name, common.figure_dir(args))
             print("figure:", png, "numbers:", notes.write_block(png.parent, f"{deep.NAME}.md",

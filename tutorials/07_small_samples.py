@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
     if s["replot"]:
         s["seeds"] = ss.seeds_found(args, s, runs)
         if not s["seeds"]:
-            raise SystemExit(f"--replot: no seed whose runs have all ended in {s['runs']}")
+            raise SystemExit(f"--replot: no seed whose runs have all ended in {runs}")
     print("settings:", s)
     out, all_results = {}, []
     for e in s["experiments"]:

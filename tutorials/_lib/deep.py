@@ -97,7 +97,8 @@ def read_back(cfgs: list[RunConfig], runs: Path) -> list:
         if h is not None and h.done:
             out.append((cfg, h))
         else:
-            missing.append(f"{cfg.method} N(0, {cfg.init_std:g})")
+            lr = f" lr={cfg.hyper['lr']:g}" if cfg.method == "sgd" else ""
+            missing.append(f"{cfg.method}{lr} N(0, {cfg.init_std:g})")
     print(f"replot: {len(out)} of {len(cfgs)} runs have ended in {common.shown_path(runs)}")
     if missing:
         print("replot: not ended (left out):", ", ".join(missing))
