@@ -134,60 +134,55 @@ def plot(args) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams.update({"font.size": 11})
     w = np.linspace(-1.3, 1.3, 4001)
     g = np.abs(df(w))
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 7.5), sharex=True)
-    a1.semilogy(w, f(w), color="k")
-    a1.set_ylabel("f(w) = (w⁷ − 1)²  (log scale)")
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 9), sharex=True)
+    a1.semilogy(w, f(w), color="k", lw=1.8)
+    a1.set_ylabel(r"$f(w) = (w^7 - 1)^2$")
     a1.set_title(
-        "Figure 2 (§5.1): f(w) = (w⁷ − 1)², the 7-layer scalar net with all w_j = w\n"
-        f"shaded: |f'| < τ_v = {TAU_V:g} (vanishing, blue), |f'| > τ_e = {TAU_E:g} (exploding, red)"
+        r"Figure 2 (§5.1): $f(w) = (w^7 - 1)^2$, the 7-layer scalar net with every $w_j = w$"
     )
-    a2.semilogy(w, np.maximum(g, 1e-12), color="k", label="|f'(w)| = |14 w⁶ (w⁷ − 1)|")
+    a2.semilogy(w, np.maximum(g, 1e-12), color="k", lw=1.8, label=r"$|f'(w)| = |14 w^6 (w^7 - 1)|$")
     for ax in (a1, a2):
-        ax.fill_between(
-            w,
-            0,
-            1,
-            where=g < TAU_V,
-            color="tab:blue",
-            alpha=0.15,
-            transform=ax.get_xaxis_transform(),
-            lw=0,
-        )
-        ax.fill_between(
-            w,
-            0,
-            1,
-            where=g > TAU_E,
-            color="tab:red",
-            alpha=0.15,
-            transform=ax.get_xaxis_transform(),
-            lw=0,
-        )
+        for where, col in ((g < TAU_V, "tab:blue"), (g > TAU_E, "tab:red")):
+            ax.fill_between(
+                w,
+                0,
+                1,
+                where=where,
+                color=col,
+                alpha=0.15,
+                transform=ax.get_xaxis_transform(),
+                lw=0,
+            )
         for x in (-0.8, 0.8, 1.2):
-            ax.axvline(x, ls="--", color="tab:purple", lw=1)
-        ax.axvline(0.15, ls=":", color="tab:green", lw=1.5)
+            ax.axvline(x, ls="--", color="tab:purple", lw=1.2)
+        ax.axvline(0.15, ls=":", color="tab:green", lw=2)
         ax.grid(alpha=0.3)
-    a2.axhline(TAU_V, color="tab:blue", lw=1, label=f"τ_v = {TAU_V:g}")
-    a2.axhline(TAU_E, color="tab:red", lw=1, label=f"τ_e = {TAU_E:g}")
+    a2.axhline(TAU_V, color="tab:blue", lw=1.2, ls="-.", label=rf"$\tau_v$ = {TAU_V:g}")
+    a2.axhline(
+        TAU_E, color="tab:red", lw=1.2, ls=(0, (5, 2, 1, 2, 1, 2)), label=rf"$\tau_e$ = {TAU_E:g}"
+    )
     for x in (-0.8, 0.8, 1.2):
-        a2.plot(x, abs(df(x)), "o", color="tab:purple")
+        a2.plot(x, abs(df(x)), "o", color="tab:purple", ms=7)
         a2.annotate(
-            f"|f'({x:g})| = {abs(df(x)):.3g}",
+            f"$|f'({x:g})|$ = {abs(df(x)):.3g}",
             (x, abs(df(x))),
             textcoords="offset points",
-            xytext=(-40 if x > 0 else 5, 12),
-            fontsize=8,
+            xytext={-0.8: (8, 14), 0.8: (-60, 16), 1.2: (-135, 16)}[x],
+            fontsize=11,
             color="tab:purple",
         )
+    a2.fill_between([], [], color="tab:blue", alpha=0.15, label=r"vanishing: $|f'| < \tau_v$")
+    a2.fill_between([], [], color="tab:red", alpha=0.15, label=r"exploding: $|f'| > \tau_e$")
     a2.plot([], [], "--", color="tab:purple", label="paper's boundaries −0.8, 0.8, 1.2")
-    a2.plot([], [], ":", color="tab:green", label="§5.1 initialisation w ≈ 0.15")
+    a2.plot([], [], ":", color="tab:green", lw=2, label=r"§5.1 initialisation $w \approx 0.15$")
     a2.set_ylim(1e-8, 1e4)
-    a2.set_xlabel("w (every one of the seven weights)")
-    a2.set_ylabel("|f'(w)|  (log scale)")
-    a2.legend(fontsize=8, loc="lower left")
+    a2.set_xlabel(r"$w$ (every one of the seven weights)")
+    a2.set_ylabel(r"$|f'(w)|$")
     fig.tight_layout()
+    fig.legend(loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.1), frameon=False)
     path = common.savefig(fig, args, "01_vanishing_gradient.png")
     plt.close(fig)
     return path
