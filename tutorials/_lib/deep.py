@@ -203,11 +203,11 @@ def numbers_markdown(rows: list[dict], s: dict, v: dict) -> str:
             cells += [f"{r['final_test_acc']:.3f}", "—" if e80 is None else str(e80)]
             lines.append("| " + " | ".join(cells) + " |")
     facts = []
-    for init, t in v["trains"].items():
+    for std, t in zip(s["inits"], v["trains"].values(), strict=True):
         yes = [m for m, ok in t.items() if ok]
         no = [m for m, ok in t.items() if not ok]
         facts.append(
-            f"- {init.split(' -> ')[1]}: trains: {', '.join(yes) or 'none'}; "
+            f"- {init_text(s, std)}: trains: {', '.join(yes) or 'none'}; "
             f"stays below {TRAINS:g}: {', '.join(no) or 'none'}"
         )
     c7 = v.get("C7_confirmed", "not judged (not all three paper inits)")
