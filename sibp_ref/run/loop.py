@@ -26,7 +26,8 @@ epochs=5, batch_size=50)`` is ``train(net, method, params, data, loop=Loop(epoch
 batch_size=50))`` — because that is how the tutorials and most readers call it, and a
 misspelt keyword is refused with the nearest name; only the door has the long list.
 
-**Checks once, at the boundary.** :meth:`Loop.checked` checks the loop's settings,
+**Checks once, at the boundary.** A method's settings were checked when it was made;
+:meth:`Loop.checked` checks the loop's settings,
 :func:`~sibp_ref.run.inputs.check_inputs` the data and the parameters, and ``method.init``
 whether the method can train this net, all in :func:`prepare`, before any file is touched;
 after that the loop trusts its :class:`Job` (the steps get ``check=False``, the measurements
