@@ -61,13 +61,38 @@ from ..validation import check_int, check_nonnegative, check_positive
 from .base import check_step_inputs
 from .schedules import check_schedule, eta_at
 
-__all__ = ["SIBP", "SIBPState"]
+__all__ = ["SIBP", "SIBPLayerTrace", "SIBPState"]
 
 
 class SIBPState(NamedTuple):
     """``k``: the number of SIBP iterations taken (the index of η_k in a schedule)."""
 
     k: int
+
+
+class SIBPLayerTrace(NamedTuple):
+    """One layer of an SIBP step, as :meth:`SIBP.step` computed it (``trace=[]``).
+
+    ``layer`` is the Python index ℓ: ``params[ℓ]`` is the paper's ``(W_i, b_i)`` with
+    ``i = ℓ + 1``, and ``G[ℓ + 1]``, ``F[ℓ + 1]`` are its ``G_{i+1}``, ``F_{i+1}``. The
+    arrays are the step's own (no copies), in ``G``'s matrix form (a dense layer's is
+    ``F``'s own shape, features × samples).
+    """
+
+    #: ℓ: the layer's index in ``params`` (the paper's ``i = ℓ + 1``)
+    layer: int
+    #: ``δ_{i+1}^k`` at ``σ(G_{i+1}^k)``: ``δ_N = ∂J/∂F_N`` for the last layer, else (4.2)
+    #: with the layer above's new weights, ``(W_{i+1}^{k+1})ᵀ(σ'(G_{i+2}^k) ⊙ δ_{i+2}^k)``
+    delta: Any
+    #: the target of (4.1), ``F_{i+1}^{k+½} = F_{i+1}^k − η δ_{i+1}^k`` (``σ(G_{i+1}^k) − η δ'``
+    #: before a block's pooling, Remark 5.1)
+    target: Any
+    #: ``G_{i+1}^k``, the old pre-activations that (4.1) starts from and (4.2) uses
+    G: Any
+    #: ``W_i^{k+1}``: the W-half of (4.1), with ``b_i^k`` fixed
+    W: Any
+    #: ``b_i^{k+1}``: the b-half of (4.1), with ``W_i^{k+1}`` fixed (None without a bias)
+    b: Any
 
 
 class SIBP:
@@ -152,12 +177,20 @@ class SIBP:
         """η_k: the schedule's value at iteration k, or the constant η."""
         return eta_at(self.eta, self.schedule, k)
 
-    def step(self, net: Any, params: list, state: SIBPState, X: Any, Y: Any, *, check=True):
+    def step(self, net: Any, params: list, state: SIBPState, X: Any, Y: Any, *, check=True,
+             trace: list | None = None):  # fmt: skip
         """One iteration of Algorithm 1 on the batch ``(X, Y)``; returns ``(Θ^{k+1}, state)``.
 
         ``check=False`` skips the input checks (the training loop checks its data once).
-        The settings are not checked again: ``__init__`` checked them, ``init`` their length."""
+        The settings are not checked again: ``__init__`` checked them, ``init`` their length.
+
+        ``trace``: a list that receives the step's intermediates, one :class:`SIBPLayerTrace`
+        per layer in the order of the sweep (the paper's ``i = N−1, …, 1``, the last layer
+        first): the error ``δ_{i+1}`` of (4.2), the target ``F_{i+1}^{k+½} = F_{i+1}^k − η
+        δ_{i+1}``, ``G_{i+1}^k`` and the new ``(W_i, b_i)`` of (4.1). The step is the same
+        with or without it (the entries hold the step's arrays, not copies)."""
         check_step_inputs(net, params, X, Y, check=check)
+        _check_trace(trace)
         eta = self.eta_at(state.k)
         lam, lam_b = _per_layer(self.lam, net.num_layers), _per_layer(self.lam_b, net.num_layers)
         inner = dict(solver=self.solver, iters=self.iters, l1=self.l1)  # solve_layer's options
@@ -180,10 +213,18 @@ class SIBP:
             # (4.1): W with b_i^k fixed, then b with W_i^{k+1} fixed
             new[i] = solve_layer(net.activation_of(i), AF, W, b, T, G[i + 1], lam[i], lam_b[i],
                                  **inner)  # fmt: skip
+            if trace is not None:  # the intermediates of this layer, as computed
+                trace.append(SIBPLayerTrace(i, d, T, G[i + 1], *new[i]))
             if i > 0:  # not the first layer (F_1 = X is never changed)
                 # (4.2): δ_i = A*((W_i^{k+1})ᵀ (σ'(G_{i+1}^k) ⊙ d)), new W, old G
                 _, delta = net.backward_from_sigma(i, new[i][0], G[i + 1], d)
         return new, SIBPState(k=state.k + 1)
+
+
+def _check_trace(trace: Any) -> None:
+    """``trace`` is None or a list, which the step appends its :class:`SIBPLayerTrace` to."""
+    if trace is not None and not isinstance(trace, list):
+        raise TypeError(f"trace must be a list (or None), got {type(trace).__name__}")
 
 
 def _per_layer(value: float | list[float], num_layers: int) -> list[float]:
