@@ -10,6 +10,14 @@
 - :mod:`~sibp_ref.inner.prox_grad`: proximal gradient for the ℓ1 variant (Remark 4.1);
 - :mod:`~sibp_ref.inner.layer`: :func:`solve_layer`, (4.1) for one layer;
 - :mod:`~sibp_ref.inner.result`: :class:`InnerResult` and its status.
+
+**Who checks what.** A public solver checks its scalar settings (λ, ``iters``, ``tol``, a
+choice of form) with a message naming the argument, since anyone may call it; it trusts its
+arrays, which its callers take from a checked forward pass (``SIBP.step`` and
+``ProxBP.step`` with ``check=True``, the training loop once per run). The private helpers
+(``dual_coefficients``, ``cg_coefficients``, ``_solve_W`` …) trust everything: their
+public caller checked it. :func:`solve_layer` trusts its caller too: SIBP checked λ and λ_b
+when it was made.
 """
 
 from .cg_proxprop import CGProxPropResult, cg_proxprop, cg_proxprop_affine

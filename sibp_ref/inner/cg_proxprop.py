@@ -90,6 +90,8 @@ def cg_proxprop(
     ``eta``: the explicit step that made ``T − θ^0A`` (ProxBP's ``−η ∂J/∂G``); it scales the
     peer's ``eps`` into ours (``8η²ε``, ``4η²ε``). ``theta0_A`` (``θ^0A``) saves a product.
     Vectorised over the rows: ``α`` and ``β`` are ``(m, 1)`` columns, no loop over rows.
+    λ is checked here; the arrays are trusted (ProxBP's step takes them from a checked
+    forward pass).
     """
     lam = check_positive("lam", lam)
     R = T - (theta0 @ A if theta0_A is None else theta0_A)

@@ -122,6 +122,9 @@ def ncg_authors(
     :class:`~sibp_ref.inner.result.InnerResult`; ``n_iter = iters``, status
     ``"iteration_limit"`` (there is no other stopping rule). ``x`` is NaN when a value or
     a slope of the search was not finite.
+
+    The scalar settings are checked here; the arrays are trusted (their caller,
+    :func:`~sibp_ref.inner.layer.solve_layer`, takes them from a checked forward pass).
     """
     lam = check_positive("lam", lam)
     iters = check_int("iters", iters, minimum=1)
