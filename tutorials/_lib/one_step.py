@@ -305,9 +305,9 @@ def plot(args, P: SimpleNamespace, R: dict, T: SimpleNamespace, h: float, eta: f
     _frame(ax, pts, "F_3")
     fig.suptitle(
         f"One step, four ways: MLP {'-'.join(map(str, P.sizes))}, tanh, square loss, "
-        f"n = {P.n}, matched step h = {h:g}\n"
-        f"BP: lr h;  ProxBP and SIBP: η = {eta:g}, λ = h/2 (2λη = h), solved exactly;  "
-        f"BCD: γ = ρ = 1, α = 1/h",
+        f"$n = {P.n}$, matched step $h = {h:g}$\n"
+        f"BP: lr $h$;  ProxBP and SIBP: $\\eta = {eta:g}$, $\\lambda = h/2$ "
+        "($2\\lambda\\eta = h$), solved exactly;  BCD: $\\gamma = \\rho = 1$, $\\alpha = 1/h$",
         fontsize=12,
     )
     path = common.savefig(fig, args, "03_one_step_four_ways.png")
