@@ -24,7 +24,7 @@ from .methods import (
     method_names,
 )
 from .methods.schedules import constant, inverse_power
-from .methods.sibp import SIBP, SIBPState
+from .methods.sibp import SIBP, SIBPLayerTrace, SIBPState
 from .nets import lenet5, lenet_cifar
 from .network import MLP, Network
 from .run import History, RunConfig, read_log, run_grid
@@ -35,6 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SIBP",
+    "SIBPLayerTrace",
     "SIBPState",
     "constant",
     "inverse_power",

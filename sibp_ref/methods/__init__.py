@@ -31,7 +31,7 @@ from .registry import (
     method_spec,
 )
 from .schedules import constant, inverse_power
-from .sibp import SIBP, SIBPState
+from .sibp import SIBP, SIBPLayerTrace, SIBPState
 
 __all__ = [
     "Method",
@@ -58,5 +58,6 @@ __all__ = [
     "constant",
     "inverse_power",
     "SIBP",
+    "SIBPLayerTrace",
     "SIBPState",
 ]
