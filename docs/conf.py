@@ -87,7 +87,7 @@ sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "tutorials"),
     "gallery_dirs": "tutorials",
     "filename_pattern": r"/\d\d_",  # execute every NN_*.py
-    "ignore_pattern": r"common\.py|__init__\.py",
+    "ignore_pattern": r"common\.py|__init__\.py|replot_all\.py",
     "within_subsection_order": "FileNameSortKey",
     "reset_argv": "sibp_docs.quick_argv",
     "image_scrapers": ("sibp_docs.written_figures_scraper",),
