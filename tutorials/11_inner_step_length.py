@@ -34,7 +34,7 @@ The ReLU subproblem need not have a unique solution (it is piecewise quadratic a
 so "exact" is the stationary point NCG reaches from ``W^k``; for the linear last layer it is
 the unique ridge solution, which ``SIBP()`` computes in closed form.
 
-Run: ``python tutorials/11_inner_step_length.py`` (5.5 minutes on one core here);
+Run: ``python tutorials/11_inner_step_length.py`` (about 55 minutes on one loaded core here);
 ``--seeds N``; ``--quick`` for the tests (synthetic data without MNIST, a small net).
 Writes ``figures/11_inner_step_length.png`` and ``tutorials/results/11_inner_step_length.json``,
 which keeps every seed's ratios (``runs``, by ``"<η_c>/<seed>"``). ``--replot``: the table and

@@ -52,7 +52,7 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("00 main job", "rerun", ("sibp-ref", "compare"), ("00_main_job.png",), 2),
     Recipe("01 vanishing gradient", "rerun", _py("01_vanishing_gradient.py"),
            ("01_vanishing_gradient.png",), 0.5),
-    Recipe("02 toy problem", "rerun", _py("02_toy_problem.py"), ("02_toy_problem.png",), 0.5),
+    Recipe("02 toy problem", "rerun", _py("02_toy_problem.py"), ("02_toy_problem.png",), 5),
     Recipe("03 one step", "rerun", _py("03_one_step_four_ways.py"),
            ("03_one_step_four_ways.png",), 0.2),
     Recipe("04 stability", "replot", _py("04_stability.py", "--replot"),
