@@ -43,7 +43,7 @@ FIELDS = {
     "notes": "the figure's notes, figures/NN_*.md (may be empty)",
 }
 OPTIONAL = {"history", "figure", "notes"}
-VERDICTS = ("confirmed", "partly", "not confirmed", "not run", "comparison")
+VERDICTS = ("confirmed", "partly", "not confirmed", "running", "not run", "comparison")
 #: The claims tables' columns; the verdict beside the claim, where a phone still shows it.
 HEADER = ["#", "the paper says", "verdict", "paper", "ours"]
 
