@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tutorial_modules import load_tutorial
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
@@ -47,40 +48,58 @@ def test_tutorial_runs_in_quick_mode(script: Path, tmp_path: Path) -> None:
         assert json.loads(r.read_text())["meta"]["quick"] is True
 
 
-def _load(name: str, monkeypatch):
-    """A tutorial as a module (its ``common`` found beside it, as when it is run)."""
-    import importlib.util
+@pytest.fixture(scope="module")
+def table2_quick(tmp_path_factory):
+    """One quick Table 2 grid (2 seeds, with the authors'-solver rows) that the tests below
+    copy and read back: its runs cost most of their time, so they are run once."""
+    out = tmp_path_factory.mktemp("table2_quick")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MPLBACKEND", "Agg")
+        t2 = load_tutorial("05_table2", mp)
+        args = ["--quick", "--out", str(out), "--data-dir", str(out / "none")]
+        t2.main([*args, "--seeds", "2", "--authors-solver"])
+    return out
 
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tutorials" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
+def _table2_copy(table2_quick, tmp_path, monkeypatch):
+    """The shared grid's folder copied to ``tmp_path`` (each test writes its own outputs),
+    the tutorial loaded, and its command-line head for that folder."""
+    import shutil
 
-def test_table2_replot_rebuilds_the_numbers_from_the_logs_alone(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    shutil.copytree(table2_quick, out)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    t2 = _load("05_table2", monkeypatch)
-    out = ["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "none")]
-    ran = t2.main([*out, "--seeds", "2"])
-    first = json.loads(ran["results"].read_text())
+    t2 = load_tutorial("05_table2", monkeypatch)
+    return t2, out, ["--quick", "--out", str(out), "--data-dir", str(out / "none")]
+
+
+def test_table2_replot_rebuilds_the_numbers_from_the_logs_alone(
+    table2_quick, tmp_path, monkeypatch
+):
+    t2, out, args = _table2_copy(table2_quick, tmp_path, monkeypatch)
+    first = json.loads((out / "results" / "05_table2.json").read_text())
 
     def no_runs(*a, **k):
         raise AssertionError("--replot ran the grid")
 
     monkeypatch.setattr(t2.common, "run_grid", no_runs)
-    ran["figure"].unlink()
-    again = t2.main([*out, "--replot"])  # the seeds come from the logs, not from --seeds
+    (out / "figures" / "05_table2.png").unlink()
+    again = t2.main([*args, "--replot", "--authors-solver"])  # seeds from the logs alone
     second = json.loads(again["results"].read_text())
+    assert again["results"] == out / "results" / "05_table2.json"
     assert second["table"] == first["table"]
     assert again["figure"].is_file()
     cells = [o for row in second["table"] for o in row["ours"]]
     assert all(o["runs"] == 2 and sorted(o["seeds"]) == [0, 1] for o in cells)
     assert all(o["test_acc_std"] is not None for o in cells if not o["failed"])
+    # without --authors-solver the replot leaves those rows out and keeps the others
+    plain = json.loads(t2.main([*args, "--replot"])["results"].read_text())["table"]
+    assert plain == [t for t in first["table"] if "authors" not in t["row"]]
+    assert len(plain) < len(first["table"])
 
 
 def test_table2_says_whether_the_papers_cell_lies_within_two_sd_of_our_seeds(monkeypatch):
-    t2 = _load("05_table2", monkeypatch)
+    t2 = load_tutorial("05_table2", monkeypatch)
     row = (0.001, 6)  # the row's pooled sd and its degrees of freedom
     three = {"runs": 3, "failed": False, "test_acc": 0.980, "test_acc_std": 0.0}
     inside = t2.paper_in_spread(three, (1.0, 0.9815), row)  # the row's sd, not the cell's 0
@@ -98,7 +117,7 @@ def test_table2_says_whether_the_papers_cell_lies_within_two_sd_of_our_seeds(mon
 
 
 def test_table2_pools_the_seeds_sd_over_a_rows_trained_cells(monkeypatch):
-    t2 = _load("05_table2", monkeypatch)
+    t2 = load_tutorial("05_table2", monkeypatch)
 
     def c(accs, failed=False):
         sd = float(np.std(accs, ddof=1)) if len(accs) > 1 else None
@@ -113,7 +132,7 @@ def test_table2_pools_the_seeds_sd_over_a_rows_trained_cells(monkeypatch):
 
 
 def test_table2_pairs_the_authors_solver_with_ours_seed_by_seed_not_by_position(monkeypatch):
-    t2 = _load("05_table2", monkeypatch)
+    t2 = load_tutorial("05_table2", monkeypatch)
 
     def row(label, paper_row, by_seed):
         return {
@@ -139,7 +158,7 @@ def test_table2_finds_the_first_epoch_at_which_our_run_reaches_the_papers_test_a
 ):
     from sibp_ref import History
 
-    t2 = _load("05_table2", monkeypatch)
+    t2 = load_tutorial("05_table2", monkeypatch)
     accs = [0.1, 0.5, 0.97, 0.96, 0.99]
     h = History({"config": {"seed": 3}}, [{"epoch": e, "test_acc": a} for e, a in enumerate(accs)])
     assert t2.epoch_at([h], (1.0, 0.97)) == [[3, 2]]  # reached (>=) at epoch 2, not 4
@@ -147,14 +166,14 @@ def test_table2_finds_the_first_epoch_at_which_our_run_reaches_the_papers_test_a
     assert t2.epoch_at([h], None) == []  # the paper's cell failed: nothing to reach
 
 
-def test_table2_writes_every_cells_numbers_between_the_markers_of_its_notes(tmp_path, monkeypatch):
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    t2 = _load("05_table2", monkeypatch)
-    out = ["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "none")]
-    ran = t2.main([*out, "--seeds", "2", "--authors-solver"])
-    alone = ran["numbers"]  # no notes file in the figure folder: the block is written alone
-    assert alone == tmp_path / "figures" / "05_table2_cells.md"
-    table = json.loads(ran["results"].read_text())["table"]
+def test_table2_writes_every_cells_numbers_between_the_markers_of_its_notes(
+    table2_quick, tmp_path, monkeypatch
+):
+    t2, tmp_out, out = _table2_copy(table2_quick, tmp_path, monkeypatch)
+    alone = tmp_out / "figures" / "05_table2_cells.md"
+    # no notes file in the figure folder: the block was written alone
+    results = tmp_out / "results" / "05_table2.json"
+    table = json.loads(results.read_text())["table"]
     text = alone.read_text()
     for t in table:
         for col, o in zip(t["columns"], t["ours"], strict=True):
@@ -162,9 +181,9 @@ def test_table2_writes_every_cells_numbers_between_the_markers_of_its_notes(tmp_
             assert f"| {o['runs']} |" in line
             if not o["failed"]:
                 assert f"{o['test_acc']:.4f} ± {o['test_acc_std']:.4f}" in line
-    pairs = json.loads(ran["results"].read_text())["authors_minus_ours"]
+    pairs = json.loads(results.read_text())["authors_minus_ours"]
     assert pairs and all(q["seeds"] == 2 for q in pairs)
-    notes = tmp_path / "figures" / "05_table2.md"
+    notes = tmp_out / "figures" / "05_table2.md"
     notes.write_text(
         "before\n<!-- 05_table2 cells -->\nstale\n<!-- end 05_table2 cells -->\nafter\n"
     )
@@ -177,7 +196,7 @@ def test_table2_writes_every_cells_numbers_between_the_markers_of_its_notes(tmp_
 
 def test_deep_network_replot_redraws_from_the_ended_logs_and_runs_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    t6 = _load("06_deep_network", monkeypatch)
+    t6 = load_tutorial("06_deep_network", monkeypatch)
     runs = tmp_path / "runs6"
     out = ["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "none")]
     out += ["--runs", str(runs), "--epochs", "1"]
@@ -199,7 +218,7 @@ def test_deep_network_replot_redraws_from_the_ended_logs_and_runs_nothing(tmp_pa
 
 def test_inner_iterations_seeds_are_read_back_not_rerun(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    t9 = _load("09_inner_iterations", monkeypatch)
+    t9 = load_tutorial("09_inner_iterations", monkeypatch)
     out = ["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "none")]
     first = t9.main([*out, "--seeds", "2"])["over_seeds"]
     assert sorted((tmp_path / "results" / "09_inner_iterations_runs").iterdir()) == [
@@ -219,7 +238,7 @@ def test_inner_iterations_seeds_are_read_back_not_rerun(tmp_path, monkeypatch):
 
 def test_l1_pruning_lenet_panel_is_redrawn_from_its_summaries(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    t8 = _load("08_l1_pruning", monkeypatch)
+    t8 = load_tutorial("08_l1_pruning", monkeypatch)
     out = ["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "none")]
     first = t8.main([*out, "--workers", "1"])["lenet5"]
     runs = tmp_path / "results" / "08_l1_pruning_lenet"

@@ -7,12 +7,12 @@ Fast and without data: nothing here trains a network or reads MNIST.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tutorial_modules import load_tutorial, tutorials_lib
 
 from sibp_ref import History
 
@@ -22,22 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def lib(monkeypatch):
     """``tutorials/_lib`` as the tutorials see it: imported from the folder they sit in."""
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    import _lib.pruning
-    import _lib.table2
-
-    return _lib
-
-
-def _tutorial(name: str, monkeypatch):
-    """A tutorial as a module, its options free of the environment's quick mode and backend."""
-    for var in ("SIBP_REF_QUICK", "SIBP_REF_BACKEND"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tutorials" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return tutorials_lib(monkeypatch, "pruning", "table2")
 
 
 def _cell(accs: list[float], failed: bool = False) -> dict:
@@ -124,7 +109,7 @@ def test_every_markdown_row_has_as_many_columns_as_its_header(lib):
 
 def test_table2_keys_find_every_committed_paper_log(lib, monkeypatch):
     """The committed 125 logs are read back by key: the grid's keys must not change."""
-    t2 = _tutorial("05_table2", monkeypatch)
+    t2 = load_tutorial("05_table2", monkeypatch)
     args = t2.parse(["--paper"])
     keys = {
         lib.table2.config(args, "mnist", m, h, s).key()
@@ -137,7 +122,7 @@ def test_table2_keys_find_every_committed_paper_log(lib, monkeypatch):
 
 
 def test_l1_pruning_keys_find_every_committed_lenet_summary(lib, monkeypatch):
-    t8 = _tutorial("08_l1_pruning", monkeypatch)
+    t8 = load_tutorial("08_l1_pruning", monkeypatch)
     args, _ = t8.settings([])
     S = t8.lenet_settings(args)
     folder = ROOT / "tutorials" / "results" / "08_l1_pruning_lenet"

@@ -8,12 +8,12 @@ Without data: the replots read committed logs only, and the one run here is on t
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tutorial_modules import load_tutorial, tutorials_lib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,24 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def lib(monkeypatch):
     """``tutorials/_lib`` as the tutorials see it: imported from the folder they sit in."""
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    import _lib.deep
-    import _lib.notes
-    import _lib.small_samples
-
-    return _lib
-
-
-def _tutorial(name: str, monkeypatch):
-    """A tutorial as a module, its options free of the environment's quick mode and backend."""
-    for var in ("SIBP_REF_QUICK", "SIBP_REF_BACKEND", "SIBP_REF_OUT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tutorials" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return tutorials_lib(monkeypatch, "deep", "notes", "small_samples")
 
 
 def _no_runs(*a, **k):
@@ -47,7 +30,7 @@ def _no_runs(*a, **k):
 
 # %% run keys: the committed logs are found by them, so they must not change
 def test_deep_network_keys_find_the_12_committed_paper_logs(lib, monkeypatch):
-    t6 = _tutorial("06_deep_network", monkeypatch)
+    t6 = load_tutorial("06_deep_network", monkeypatch)
     args, s = t6.settings([*lib.deep.COMMITTED_PAPER, "--replot"])
     keys = {c.key() for c in lib.deep.configs(args, s)}
     logs = {p.stem for p in lib.deep.PAPER_RUNS.glob("*.jsonl")}
@@ -55,7 +38,7 @@ def test_deep_network_keys_find_the_12_committed_paper_logs(lib, monkeypatch):
 
 
 def test_small_samples_keys_find_the_40_committed_logs_of_five_seeds(lib, monkeypatch):
-    t7 = _tutorial("07_small_samples", monkeypatch)
+    t7 = load_tutorial("07_small_samples", monkeypatch)
     args, s = t7.settings(["--replot"])
     ss = lib.small_samples
     keys = {
@@ -70,7 +53,7 @@ def test_small_samples_keys_find_the_40_committed_logs_of_five_seeds(lib, monkey
 def test_deep_network_replot_writes_the_notes_numbers_from_the_committed_records(
     lib, monkeypatch, tmp_path
 ):
-    t6 = _tutorial("06_deep_network", monkeypatch)
+    t6 = load_tutorial("06_deep_network", monkeypatch)
     monkeypatch.setattr(t6.common, "run_grid", _no_runs)
     got = t6.main(["--replot", "--out", str(tmp_path)])
     notes = ROOT / "figures" / "06_deep_network.md"
@@ -87,7 +70,7 @@ def test_deep_network_replot_writes_the_notes_numbers_from_the_committed_records
 def test_small_samples_replot_writes_the_notes_numbers_from_the_committed_logs(
     lib, monkeypatch, tmp_path
 ):
-    t7 = _tutorial("07_small_samples", monkeypatch)
+    t7 = load_tutorial("07_small_samples", monkeypatch)
     monkeypatch.setattr(t7.common, "run_grid", _no_runs)
     got = t7.main(["--replot", "--out", str(tmp_path)])
     block = lib.notes.read_block(ROOT / "figures" / "07_small_samples.md", "07_small_samples")
@@ -98,7 +81,7 @@ def test_small_samples_replot_writes_the_notes_numbers_from_the_committed_logs(
 
 
 def test_small_samples_replot_reads_the_seeds_back_and_runs_nothing(lib, monkeypatch, tmp_path):
-    t7 = _tutorial("07_small_samples", monkeypatch)
+    t7 = load_tutorial("07_small_samples", monkeypatch)
     out = [
         "--quick",
         "--out",

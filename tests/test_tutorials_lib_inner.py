@@ -7,13 +7,13 @@ Fast and without data: nothing here trains a network or reads MNIST.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tutorial_modules import load_tutorial, tutorials_lib
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "tutorials" / "results"
@@ -22,22 +22,7 @@ RESULTS = ROOT / "tutorials" / "results"
 @pytest.fixture
 def inner(monkeypatch):
     """``tutorials/_lib/inner.py`` as the tutorials see it: from the folder they sit in."""
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    import _lib.inner
-
-    return _lib.inner
-
-
-def _tutorial(name: str, monkeypatch):
-    """A tutorial as a module, its options free of the environment's quick mode and backend."""
-    for var in ("SIBP_REF_QUICK", "SIBP_REF_BACKEND", "SIBP_REF_OUT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tutorials" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return tutorials_lib(monkeypatch, "inner").inner
 
 
 def _records(times, accs):
@@ -144,7 +129,7 @@ def test_step_summary_is_the_mean_and_sd_over_seeds_leaving_out_missing_ratios(i
 
 
 def test_read_back_finds_the_committed_logs_by_key_and_nothing_else(inner, monkeypatch, tmp_path):
-    t10 = _tutorial("10_authors_solver", monkeypatch)
+    t10 = load_tutorial("10_authors_solver", monkeypatch)
     args, s = t10.settings(["--replot"])
     cfgs = t10.configs(args, s)
     found = inner.read_back(cfgs, t10.RUNS)
@@ -168,7 +153,7 @@ def _as_json(x):
 def test_inner_iterations_replot_reproduces_the_committed_numbers_and_runs_nothing(
     monkeypatch, tmp_path
 ):
-    t9 = _tutorial("09_inner_iterations", monkeypatch)
+    t9 = load_tutorial("09_inner_iterations", monkeypatch)
     monkeypatch.setattr(t9, "train_interleaved", _no("trained"))
     monkeypatch.setattr(t9, "data", _no("loaded data"))
     runs = RESULTS / "09_inner_iterations_runs"
@@ -186,7 +171,7 @@ def test_inner_iterations_replot_reproduces_the_committed_numbers_and_runs_nothi
 def test_authors_solver_replot_reproduces_the_committed_numbers_and_runs_nothing(
     monkeypatch, tmp_path
 ):
-    t10 = _tutorial("10_authors_solver", monkeypatch)
+    t10 = load_tutorial("10_authors_solver", monkeypatch)
     monkeypatch.setattr(t10.common, "run_grid", _no("ran the grid"))
     got = t10.main(["--replot", "--out", str(tmp_path)])
     assert _as_json(got["summary"]) == _committed("10_authors_solver")["summary"]
@@ -197,7 +182,7 @@ def test_authors_solver_replot_reproduces_the_committed_numbers_and_runs_nothing
 def test_inner_step_length_replot_reproduces_the_committed_numbers_and_runs_nothing(
     monkeypatch, tmp_path
 ):
-    t11 = _tutorial("11_inner_step_length", monkeypatch)
+    t11 = load_tutorial("11_inner_step_length", monkeypatch)
     monkeypatch.setattr(t11, "measure", _no("measured"))
     monkeypatch.setattr(t11, "trajectory", _no("trained"))
     titles = []
@@ -218,7 +203,7 @@ def test_inner_step_length_replot_reproduces_the_committed_numbers_and_runs_noth
 def test_published_codes_replot_reproduces_the_committed_numbers_and_runs_nothing(
     monkeypatch, tmp_path
 ):
-    t12 = _tutorial("12_published_codes", monkeypatch)
+    t12 = load_tutorial("12_published_codes", monkeypatch)
     monkeypatch.setattr(t12.common, "run_grid", _no("ran the grid"))
     got = t12.main(["--replot", "--out", str(tmp_path)])
     want = _committed("12_published_codes")

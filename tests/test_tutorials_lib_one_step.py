@@ -7,11 +7,11 @@ Fast: the tutorial's 2-3-2-2 network, one step of each method, no data.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tutorial_modules import load_tutorial, tutorials_lib
 
 from sibp_ref import BP, SIBP
 from sibp_ref import backend as B
@@ -22,22 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def lib(monkeypatch):
     """``tutorials/_lib/one_step.py`` as the tutorial sees it (from the folder it sits in)."""
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    import _lib.one_step
-
-    return _lib.one_step
+    return tutorials_lib(monkeypatch, "one_step").one_step
 
 
 @pytest.fixture
 def tut(monkeypatch, lib):
     """Tutorial 03 as a module, free of the environment's quick mode and backend."""
-    for var in ("SIBP_REF_QUICK", "SIBP_REF_BACKEND"):
-        monkeypatch.delenv(var, raising=False)
-    name = "03_one_step_four_ways"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tutorials" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tutorial("03_one_step_four_ways", monkeypatch)
 
 
 @pytest.fixture

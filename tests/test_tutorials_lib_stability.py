@@ -5,13 +5,13 @@ which redraws the three figures from the committed results file and runs nothing
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from tutorial_modules import load_tutorial, tutorials_lib
 
 from sibp_ref import make_method
 
@@ -22,10 +22,7 @@ COMMITTED = ROOT / "tutorials" / "results" / "04_stability.json"
 @pytest.fixture
 def stability(monkeypatch):
     """``tutorials/_lib/stability.py`` as the tutorial sees it (from the tutorials' folder)."""
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    import _lib.stability
-
-    return _lib.stability
+    return tutorials_lib(monkeypatch, "stability").stability
 
 
 def _history(losses: list[float], diverged: bool = False):
@@ -65,21 +62,10 @@ def test_full_batch_gradient_descent_reproduces_the_committed_monotonicity(stabi
     assert got["J_end"] == pytest.approx(want["J_end"], rel=1e-9)
 
 
-def _tutorial(monkeypatch):
-    for var in ("SIBP_REF_QUICK", "SIBP_REF_BACKEND", "SIBP_REF_OUT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    spec = importlib.util.spec_from_file_location("t4", ROOT / "tutorials" / "04_stability.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_replot_redraws_the_three_figures_from_the_results_file_and_runs_nothing(
     tmp_path, monkeypatch
 ):
-    t4 = _tutorial(monkeypatch)
+    t4 = load_tutorial("04_stability", monkeypatch)
     (tmp_path / "results").mkdir()
     shutil.copy(COMMITTED, tmp_path / "results" / COMMITTED.name)
 
@@ -100,6 +86,6 @@ def test_replot_redraws_the_three_figures_from_the_results_file_and_runs_nothing
 
 
 def test_replot_without_a_results_file_says_which_file_is_missing(tmp_path, monkeypatch):
-    t4 = _tutorial(monkeypatch)
+    t4 = load_tutorial("04_stability", monkeypatch)
     with pytest.raises(SystemExit, match="04_stability.json is missing"):
         t4.main(["--replot", "--out", str(tmp_path)])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tutorial_modules import tutorials_lib
 
 from sibp_ref import BP, SIBP, iterations_to_halve, toy_problem
 
@@ -25,10 +26,7 @@ COMMITTED = ROOT / "tutorials" / "results" / "02_toy_problem.json"
 @pytest.fixture
 def toy(monkeypatch):
     """``tutorials/_lib/toy.py`` as the tutorial sees it (from the tutorials' folder)."""
-    monkeypatch.syspath_prepend(str(ROOT / "tutorials"))
-    import _lib.toy
-
-    return _lib.toy
+    return tutorials_lib(monkeypatch, "toy").toy
 
 
 def _settings(toy, quick: bool = True):

@@ -9,19 +9,19 @@ from pathlib import Path
 import common
 
 
-def write_block(folder: Path, notes: str, name: str, text: str) -> Path:
-    """Put ``text`` between ``<!-- <name> numbers -->`` and ``<!-- end <name> numbers -->`` of
+def write_block(folder: Path, notes: str, name: str, text: str, kind: str = "numbers") -> Path:
+    """Put ``text`` between ``<!-- <name> <kind> -->`` and ``<!-- end <name> <kind> -->`` of
     ``folder/<notes>`` when that file has both markers; else write it alone as
-    ``folder/<name>_numbers.md`` (a quick run's output folder has no notes)."""
+    ``folder/<name>_<kind>.md`` (a quick run's output folder has no notes)."""
     path = Path(folder) / notes
-    begin, end = f"<!-- {name} numbers -->", f"<!-- end {name} numbers -->"
+    begin, end = f"<!-- {name} {kind} -->", f"<!-- end {name} {kind} -->"
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
     if begin in old and end in old:
         head, rest = old.split(begin, 1)
         _, tail = rest.split(end, 1)
         common.write_atomic(path, f"{head}{begin}\n{text}{end}{tail}")
         return path
-    alone = Path(folder) / f"{name}_numbers.md"
+    alone = Path(folder) / f"{name}_{kind}.md"
     common.write_atomic(alone, text)
     return alone
 

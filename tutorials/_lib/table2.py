@@ -15,6 +15,7 @@ from pathlib import Path
 import common
 import numpy as np
 
+from _lib import notes
 from sibp_ref import RunConfig, make_method, read_log
 
 NAME = "05_table2"
@@ -476,18 +477,9 @@ def write_cells(args, text: str) -> Path:
     """Put the Markdown between the markers ``<!-- <name> cells -->`` and ``<!-- end <name>
     cells -->`` of ``figures/05_table2.md`` when that file (in the figure folder) has them;
     else write it as ``<name>_cells.md`` beside the figure."""
-    name = out_name(args)
-    notes = common.figure_dir(args) / f"{NAME}.md"
-    begin, end = f"<!-- {name} cells -->", f"<!-- end {name} cells -->"
-    old = notes.read_text(encoding="utf-8") if notes.is_file() else ""
-    if begin in old and end in old:
-        head, rest = old.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        common.write_atomic(notes, f"{head}{begin}\n{text}{end}{tail}")
-        return notes
-    path = common.figure_dir(args) / f"{name}_cells.md"
-    common.write_atomic(path, text)
-    return path
+    return notes.write_block(
+        common.figure_dir(args), f"{NAME}.md", out_name(args), text, kind="cells"
+    )
 
 
 # %% the figure: ours − paper, cell by cell and seed by seed
