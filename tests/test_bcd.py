@@ -12,32 +12,11 @@ import pytest
 import scipy.optimize
 from hypothesis import given
 from hypothesis import strategies as st
+from oracle import TORCH_ACTIVATIONS, needs_torch, torch
 
 from sibp_ref import MLP, get_activation, one_hot
 from sibp_ref import backend as B
 from sibp_ref.methods.bcd import BCD, BCDState, _fingerprint, relu_prox, scalar_prox
-
-try:
-    import torch
-except ImportError:  # PyTorch is only the tests' oracle: its tests skip, the others run
-    torch = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None, reason="needs PyTorch as an independent oracle: pip install torch"
-)
-
-
-TORCH_ACT = (
-    {}
-    if torch is None
-    else {
-        "relu": torch.relu,
-        "tanh": torch.tanh,
-        "sigmoid": torch.sigmoid,
-        "identity": lambda u: u,
-        "leaky_relu": lambda u: torch.nn.functional.leaky_relu(u, 0.01),
-    }
-)
 
 
 def merit(blocks, X, Y, act, gamma, rho):
@@ -47,7 +26,7 @@ def merit(blocks, X, Y, act, gamma, rho):
     Vs = [torch.as_tensor(X)] + list(V)
     total = 0.5 * ((V[-1] - torch.as_tensor(Y)) ** 2).sum()
     for i in range(L):
-        sig = (lambda u: u) if i == L - 1 else TORCH_ACT[act]
+        sig = (lambda u: u) if i == L - 1 else TORCH_ACTIVATIONS[act]
         W, b = Th[i][:, :-1], Th[i][:, -1:]
         total = total + 0.5 * gamma * ((V[i] - sig(U[i])) ** 2).sum()
         total = total + 0.5 * rho * ((U[i] - W @ Vs[i] - b) ** 2).sum()

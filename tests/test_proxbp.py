@@ -11,26 +11,11 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from oracle import TORCH_ACTIVATIONS, needs_torch, torch
 
 from sibp_ref import MLP, one_hot
 from sibp_ref import backend as B
 from sibp_ref.methods.proxbp import ProxBP
-
-try:
-    import torch
-except ImportError:  # PyTorch is only the tests' oracle: its tests skip, the others run
-    torch = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None, reason="needs PyTorch as an independent oracle: pip install torch"
-)
-
-
-ACTS = (
-    {}
-    if torch is None
-    else {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "identity": lambda z: z}
-)
 
 
 def to_xp(params, xp, dtype="float64"):
@@ -58,7 +43,7 @@ def torch_forward(net, params, X):
         z = W @ F + (0 if b is None else b)
         z.retain_grad()
         zs.append(z)
-        F = z if i == L - 1 else ACTS[net.sigma.name](z)
+        F = z if i == L - 1 else TORCH_ACTIVATIONS[net.sigma.name](z)
     return tp, zs, F
 
 
@@ -90,7 +75,7 @@ def closed_form_step(net, params, X, Y, eta, lam):
         M = A @ A.T + np.eye(A.shape[0]) / (2 * lam)
         out.append(theta - eta * np.linalg.solve(M, grads[i].T).T)
         G = W @ F + (0 if b is None else b)
-        F = ACTS[net.sigma.name](torch.tensor(G)).numpy()
+        F = TORCH_ACTIVATIONS[net.sigma.name](torch.tensor(G)).numpy()
     return out
 
 
@@ -242,7 +227,7 @@ def test_C3_proxbp_decreases_J_for_small_eta(seed, act, loss, lam, n, hidden, ma
     pred = 0.0
     Fs = [X]
     for W, b in params[:-1]:
-        Fs.append(ACTS[act](torch.tensor(W @ Fs[-1] + b)).numpy())
+        Fs.append(TORCH_ACTIVATIONS[act](torch.tensor(W @ Fs[-1] + b)).numpy())
     for Fi, g in zip(Fs, grads, strict=True):
         A = np.vstack([Fi, np.ones((1, n))])
         pred -= np.sum(g * np.linalg.solve(A @ A.T + np.eye(A.shape[0]) / (2 * lam), g.T).T)

@@ -32,25 +32,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracle import TORCH_ACTIVATIONS, needs_torch, torch
 
 from sibp_ref import BP, MLP
 from sibp_ref import backend as B
 from sibp_ref.methods.bcd import BCD
 from sibp_ref.methods.proxbp import ProxBP
-
-try:
-    import torch
-except ImportError:  # PyTorch is only the tests' oracle: its tests skip, the others run
-    torch = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None, reason="needs PyTorch as an independent oracle: pip install torch"
-)
-
-
-TORCH_ACT = (
-    {} if torch is None else {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
-)
 
 
 def SIBP(*args, **kwargs):
@@ -76,7 +63,7 @@ def grad_J(net, params, X, Y):
     for i, (W, b) in enumerate(tp):
         F = W @ F + b
         if i < len(tp) - 1:
-            F = TORCH_ACT[net.sigma.name](F)
+            F = TORCH_ACTIVATIONS[net.sigma.name](F)
     Yt = torch.tensor(Y)
     if net.loss_fn.name == "square":
         J = ((F - Yt) ** 2).sum() / F.shape[1]
