@@ -18,6 +18,7 @@ from sibp_ref.data import make_synthetic
 from sibp_ref.methods import make_method
 from sibp_ref.network import MLP
 from sibp_ref.run import load_checkpoint, read_log, train
+from sibp_ref.run.records import RunNote
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,8 +98,10 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path):
     log = tmp_path / "r.jsonl"
     with pytest.raises(Interrupt):
         run("adam", {"lr": 0.01}, "shuffle", log=log, stop_after=2)
-    other = run("adam", {"lr": 0.02}, "shuffle", log=log)  # same file, another run
+    with pytest.warns(RunNote, match="written by a run of other settings"):
+        other = run("adam", {"lr": 0.02}, "shuffle", log=log)  # same file, another run
     assert other.status == "finished"
+    assert (tmp_path / "r.ckpt.npz.damaged").is_file()  # set aside, not deleted
     assert without_time(other.records) == without_time(run("adam", {"lr": 0.02}, "shuffle").records)
 
 
