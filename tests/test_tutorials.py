@@ -50,13 +50,15 @@ def test_tutorial_runs_in_quick_mode(script: Path, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def table2_quick(tmp_path_factory):
-    """One quick Table 2 grid (2 seeds, with the authors'-solver rows) that the tests below
-    copy and read back: its runs cost most of their time, so they are run once."""
+    """One quick Table 2 grid (2 seeds), then its published-codes table (``--authors-solver``:
+    only the authors' rows run, the row they change is read back), which the tests below
+    copy and read back: the runs cost most of their time, so they are run once."""
     out = tmp_path_factory.mktemp("table2_quick")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MPLBACKEND", "Agg")
         t2 = load_tutorial("05_table2", mp)
         args = ["--quick", "--out", str(out), "--data-dir", str(out / "none")]
+        t2.main([*args, "--seeds", "2"])
         t2.main([*args, "--seeds", "2", "--authors-solver"])
     return out
 
@@ -78,24 +80,31 @@ def test_table2_replot_rebuilds_the_numbers_from_the_logs_alone(
 ):
     t2, out, args = _table2_copy(table2_quick, tmp_path, monkeypatch)
     first = json.loads((out / "results" / "05_table2.json").read_text())
+    published = json.loads((out / "results" / "05_table2_published.json").read_text())
 
     def no_runs(*a, **k):
         raise AssertionError("--replot ran the grid")
 
     monkeypatch.setattr(t2.common, "run_grid", no_runs)
     (out / "figures" / "05_table2.png").unlink()
-    again = t2.main([*args, "--replot", "--authors-solver"])  # seeds from the logs alone
+    again = t2.main([*args, "--replot"])  # the seeds come from the logs, not from --seeds
     second = json.loads(again["results"].read_text())
     assert again["results"] == out / "results" / "05_table2.json"
     assert second["table"] == first["table"]
-    assert again["figure"].is_file()
+    assert again["figure"] == out / "figures" / "05_table2.png" and again["figure"].is_file()
     cells = [o for row in second["table"] for o in row["ours"]]
     assert all(o["runs"] == 2 and sorted(o["seeds"]) == [0, 1] for o in cells)
     assert all(o["test_acc_std"] is not None for o in cells if not o["failed"])
-    # without --authors-solver the replot leaves those rows out and keeps the others
-    plain = json.loads(t2.main([*args, "--replot"])["results"].read_text())["table"]
-    assert plain == [t for t in first["table"] if "authors" not in t["row"]]
-    assert len(plain) < len(first["table"])
+    # the published codes' table: its own files, the same numbers from the logs alone, and
+    # the rows of ours it compares with exactly as in the 25-cell table
+    pub = t2.main([*args, "--replot", "--authors-solver"])
+    assert pub["results"] == out / "results" / "05_table2_published.json"
+    assert pub["figure"] == out / "figures" / "05_table2_published.png"
+    assert json.loads(pub["results"].read_text())["table"] == published["table"]
+    ours = {t["row"]: t for t in second["table"]}
+    mine = [t for t in published["table"] if "authors" not in t["row"]]
+    assert mine and all(t == ours[t["row"]] for t in mine)
+    assert any("authors" in t["row"] for t in published["table"])
 
 
 def test_table2_says_whether_the_papers_cell_lies_within_two_sd_of_our_seeds(monkeypatch):
@@ -170,9 +179,9 @@ def test_table2_writes_every_cells_numbers_between_the_markers_of_its_notes(
     table2_quick, tmp_path, monkeypatch
 ):
     t2, tmp_out, out = _table2_copy(table2_quick, tmp_path, monkeypatch)
-    alone = tmp_out / "figures" / "05_table2_cells.md"
+    alone = tmp_out / "figures" / "05_table2_published_cells.md"
     # no notes file in the figure folder: the block was written alone
-    results = tmp_out / "results" / "05_table2.json"
+    results = tmp_out / "results" / "05_table2_published.json"
     table = json.loads(results.read_text())["table"]
     text = alone.read_text()
     for t in table:
@@ -185,12 +194,15 @@ def test_table2_writes_every_cells_numbers_between_the_markers_of_its_notes(
     assert pairs and all(q["seeds"] == 2 for q in pairs)
     notes = tmp_out / "figures" / "05_table2.md"
     notes.write_text(
-        "before\n<!-- 05_table2 cells -->\nstale\n<!-- end 05_table2 cells -->\nafter\n"
+        "before\n<!-- 05_table2_published cells -->\nstale\n"
+        "<!-- end 05_table2_published cells -->\nafter\n"
     )
     again = t2.main([*out, "--replot", "--authors-solver"])
     assert again["numbers"] == notes
     assert notes.read_text() == (
-        "before\n<!-- 05_table2 cells -->\n" + text + "<!-- end 05_table2 cells -->\nafter\n"
+        "before\n<!-- 05_table2_published cells -->\n"
+        + text
+        + "<!-- end 05_table2_published cells -->\nafter\n"
     )
 
 

@@ -167,3 +167,21 @@ def test_the_gallery_skips_the_lib_folder():
     """sphinx-gallery makes a subsection only of a folder with a gallery header."""
     lib_dir = ROOT / "tutorials" / "_lib"
     assert not list(lib_dir.glob("GALLERY_HEADER.*")) and not list(lib_dir.glob("README*"))
+
+
+@pytest.mark.parametrize("published", [False, True], ids=["table", "published_codes"])
+def test_table2_page_holds_the_numbers_the_committed_logs_give(published, tmp_path, monkeypatch):
+    """``figures/05_table2.md``'s blocks are what ``--paper --replot`` writes from the committed
+    logs (the published codes' block with ``--authors-solver --proxprop-cg``): a log committed
+    without rewriting the page, or a number edited by hand, fails here."""
+    lib = tutorials_lib(monkeypatch, "notes", "table2")
+    t2 = load_tutorial("05_table2", monkeypatch)
+    monkeypatch.setattr(t2.common, "run_grid", lambda *a, **k: pytest.fail("ran the grid"))
+    flags = ["--authors-solver", "--proxprop-cg"] if published else []
+    out = tmp_path / "out"
+    args = ["--paper", "--replot", *flags, "--out", str(out), "--runs", str(lib.table2.PAPER_RUNS)]
+    name = "05_table2_paper" + ("_published" if published else "")
+    written = t2.main(args)["numbers"]
+    assert written == out / "figures" / f"{name}_cells.md"
+    page = ROOT / "figures" / "05_table2.md"
+    assert lib.notes.read_block(page, name, kind="cells") == written.read_text(encoding="utf-8")

@@ -34,10 +34,13 @@ Settings
   call writes each cell's mean ± sd beside the paper's as Markdown, between the markers
   ``<!-- 05_table2_paper cells -->`` ... of ``figures/05_table2.md`` (``--paper``), else as
   ``<name>_cells.md`` beside the figure.
-- ``--authors-solver``: two more rows, SIBP η = 1 and 10 with the authors' inner solver
+- ``--authors-solver``: the rows SIBP η = 1 and 10 with the authors' inner solver
   (``solver="ncg_authors"``, ``docs/conventions.md §5``), paired with our NCG seed by seed.
-- ``--proxprop-cg``: two more rows, ProxBP η = 0.1 with ProxProp's published CG (1 and 5
+- ``--proxprop-cg``: the rows ProxBP η = 0.1 with ProxProp's published CG (1 and 5
   iterations, ``docs/published_codes.md``), paired with our exact ProxBP seed by seed.
+  With either flag the table holds the published codes' rows and the rows of ours they
+  change, written as ``<name>_published.*`` (block ``<!-- 05_table2_paper_published cells
+  -->`` with ``--paper``), beside the 25-cell table, not over it.
 - ``--reading paper``: the literal reading; written as ``05_table2_reading-paper.*``.
 - ``--sampling shuffle``: epochs as permutations (default: ``n // 100`` batches drawn with
   replacement, as the authors' code does).

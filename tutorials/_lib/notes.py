@@ -26,10 +26,10 @@ def write_block(folder: Path, notes: str, name: str, text: str, kind: str = "num
     return alone
 
 
-def read_block(path: Path, name: str) -> str:
+def read_block(path: Path, name: str, kind: str = "numbers") -> str:
     """The text between the markers of ``name`` in ``path`` (what :func:`write_block` put)."""
     text = Path(path).read_text(encoding="utf-8")
-    begin, end = f"<!-- {name} numbers -->\n", f"<!-- end {name} numbers -->"
+    begin, end = f"<!-- {name} {kind} -->\n", f"<!-- end {name} {kind} -->"
     if begin not in text or end not in text:
         raise ValueError(f"{path} has no block {begin.strip()} ... {end}")
     return text.split(begin, 1)[1].split(end, 1)[0]

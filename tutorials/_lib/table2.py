@@ -62,12 +62,13 @@ def runs_dir(args: argparse.Namespace) -> Path:
 
 
 def out_name(args: argparse.Namespace) -> str:
-    """The literal reading's and the paper-length figure and numbers sit beside the
-    default's, not over them."""
+    """The literal reading's, the paper-length and the published codes' figure and numbers
+    sit beside the default's, not over them."""
     return (
         NAME
         + ("_paper" if args.paper else "")
         + ("" if args.reading == "code" else "_reading-paper")
+        + ("_published" if args.authors_solver or args.proxprop_cg else "")
     )
 
 
@@ -110,15 +111,23 @@ def table_rows(args) -> list[tuple[str, str, list[tuple[float, dict]], str]]:
     for eta in etas:
         label = f"SIBP η={eta:g}"
         rows.append((label, "sibp", [(lam, hyper(eta, lam)) for lam in lams], label))
+    published = []  # the published codes' rows: each changes one row of ours, its paper_row
     if args.authors_solver:
         for eta in [e for e in AUTHORS_ETAS if e in etas or args.quick]:
             cells = [(lam, hyper(eta, lam, solver="ncg_authors")) for lam in lams]
-            rows.append((f"SIBP η={eta:g} authors' NCG", "sibp", cells, f"SIBP η={eta:g}"))
+            published.append((f"SIBP η={eta:g} authors' NCG", "sibp", cells, f"SIBP η={eta:g}"))
     if args.proxprop_cg:  # only the inner solver changes: the last layer stays ProxBP's
         for iters in PROXPROP_CG_ITERS:
             cells = [(lam, hyper(PROX_ETA, lam, solver="cg_proxprop", iters=iters)) for lam in lams]
-            rows.append((f"{prox} ProxProp CG-{iters}", "proxbp", cells, prox))
-    return rows
+            published.append((f"{prox} ProxProp CG-{iters}", "proxbp", cells, prox))
+    if not published:
+        return rows
+    shown = []  # the rows they change, each followed by its published variants; no others
+    for row in rows:
+        variants = [q for q in published if q[3] == row[0]]
+        if variants:
+            shown += [row, *variants]
+    return shown
 
 
 def check_authors_solver() -> None:
@@ -512,10 +521,20 @@ def plot(args, dataset: str, table: list[dict]) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(table), figsize=(3.0 * len(table), 3.8), sharey=True)
-    for ax, t in zip(np.atleast_1d(axes), table, strict=True):
-        difference_panel(ax, t)
-    np.atleast_1d(axes)[0].set_ylabel("final test accuracy: ours − paper (points)")
+    # one line of panels; the published codes' table one line per method (ProxBP, SIBP)
+    lines = [table]
+    if args.authors_solver or args.proxprop_cg:
+        methods = dict.fromkeys(t["method"] for t in table)
+        lines = [[t for t in table if t["method"] == m] for m in methods]
+    ncols = max(len(line) for line in lines)
+    fig, axes = plt.subplots(len(lines), ncols, figsize=(3.0 * ncols, 3.8 * len(lines)),
+                             sharey=True, squeeze=False)  # fmt: skip
+    for ax_line, line in zip(axes, lines, strict=True):
+        for ax, t in zip(ax_line, line, strict=False):
+            difference_panel(ax, t)
+        for ax in ax_line[len(line) :]:
+            ax.set_visible(False)
+        ax_line[0].set_ylabel("final test accuracy: ours − paper (points)")
     fig.suptitle(
         f"Table 2 measured: {dataset}, {args.n_train} samples, {args.epochs} epochs, up to "
         f"{args.seeds} seeds per cell (dots: seeds; squares: mean ± sd; dashed: the paper)"
