@@ -211,3 +211,27 @@ def test_published_codes_replot_reproduces_the_committed_numbers_and_runs_nothin
     assert _as_json(got["final_test_acc"]) == want["final_test_acc"]
     assert (tmp_path / "figures" / "12_published_codes.png").is_file()
     assert not (tmp_path / "results").exists()
+
+
+def test_inner_iterations_paper_mode_reads_cifar10_into_the_papers_network(tmp_path, monkeypatch):
+    """``--paper`` (C11's own setting: CIFAR-10, 3072-4000-1000-4000-10, meant for a GPU) is
+    not trained here; its path up to the first step is: the settings, CIFAR-10 read from
+    generated binary batches in ``--data-dir``, and the paper's network built on it."""
+    from sibp_ref.data.cifar import CIFAR_TEST, CIFAR_TRAIN
+    from tests.data_files import isolate
+
+    isolate(monkeypatch, tmp_path)  # no other data folder is seen
+    folder = tmp_path / "c" / "cifar-10-batches-bin"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in (*CIFAR_TRAIN, *CIFAR_TEST):  # 2 images per batch file: label byte, 3072 pixels
+        rec = np.concatenate(
+            [rng.integers(0, 10, (2, 1)), rng.integers(0, 256, (2, 3072))], axis=1
+        ).astype(np.uint8)
+        (folder / name).write_bytes(rec.tobytes())
+    t9 = load_tutorial("09_inner_iterations", monkeypatch)
+    args, S = t9.settings(["--paper", "--data-dir", str(tmp_path / "c"), "--out", str(tmp_path)])
+    assert S["mode"] == "paper" and S["dataset"] == "cifar10" and S["epochs"] == 10
+    ds, net = t9.data(args, S)
+    assert net.sizes == [3072, 4000, 1000, 4000, 10]
+    assert ds.n_train == 2 * len(CIFAR_TRAIN) and ds.n_test == 2 * len(CIFAR_TEST)
