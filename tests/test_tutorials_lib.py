@@ -172,8 +172,9 @@ def test_the_gallery_skips_the_lib_folder():
 @pytest.mark.parametrize("published", [False, True], ids=["table", "published_codes"])
 def test_table2_page_holds_the_numbers_the_committed_logs_give(published, tmp_path, monkeypatch):
     """``figures/05_table2.md``'s blocks are what ``--paper --replot`` writes from the committed
-    logs (the published codes' block with ``--authors-solver --proxprop-cg``): a log committed
-    without rewriting the page, or a number edited by hand, fails here."""
+    logs (the published codes' blocks with ``--authors-solver --proxprop-cg``, and their table
+    at a glance, also in the ledger's A2): a log committed without rewriting the pages, or a
+    number edited by hand, fails here."""
     lib = tutorials_lib(monkeypatch, "notes", "table2")
     t2 = load_tutorial("05_table2", monkeypatch)
     monkeypatch.setattr(t2.common, "run_grid", lambda *a, **k: pytest.fail("ran the grid"))
@@ -185,3 +186,12 @@ def test_table2_page_holds_the_numbers_the_committed_logs_give(published, tmp_pa
     assert written == out / "figures" / f"{name}_cells.md"
     page = ROOT / "figures" / "05_table2.md"
     assert lib.notes.read_block(page, name, kind="cells") == written.read_text(encoding="utf-8")
+    glance = t2.main(args)["glance"]
+    if not published:
+        assert glance == []  # no published rows, no table at a glance
+        return
+    assert glance == [out / "figures" / f"{name}_glance.md"]  # --out: the repository untouched
+    want = glance[0].read_text(encoding="utf-8")
+    assert "| ProxBP η=0.1 ProxProp CG-1 " in want and "| SIBP η=10 authors' NCG " in want
+    for shown in [page, *lib.table2.GLANCE_PAGES]:
+        assert lib.notes.read_block(shown, name, kind="glance") == want, shown

@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> dict:
     pairs = table2.solver_pairs(table)  # the published solvers against ours, paired by seed
     notes = table2.write_cells(args, table2.cells_markdown(args, table, pairs))
     print(f"numbers (Markdown): {notes}")
+    glance = table2.write_glance(args, table2.glance_markdown(table, pairs))  # [] without them
+    for page in glance:
+        print(f"at a glance (Markdown): {page}")
     settings = {
         "dataset": dataset,
         "n_train": args.n_train,
@@ -165,7 +168,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = common.save_results(args, table2.out_name(args), results)
     print(f"results: {out}")
     print(json.dumps({"wall_s": round(wall, 1)}))
-    return {"table": table, "figure": png, "results": out, "numbers": notes}
+    return {"table": table, "figure": png, "results": out, "numbers": notes, "glance": glance}
 
 
 if __name__ == "__main__":

@@ -482,6 +482,85 @@ def pairs_markdown(pairs: list[dict]) -> list[str]:
     return lines
 
 
+def glance_markdown(table: list[dict], pairs: list[dict]) -> str:
+    """The published codes' rows at a glance (empty without them): one column per λ of
+    Table 2; per row of ours that a published solver changes, the paper's test accuracy, ours
+    (mean ± sd over the seeds), then each published variant's test accuracy, its training
+    accuracy, and its paired difference from ours on the same seeds. The seed count is in
+    brackets wherever it is not the same in every cell of the line."""
+    if not pairs:
+        return ""
+    rows = {t["row"]: t for t in table}
+    diff = {(q["row"], q["column"]): q for q in pairs}
+    cols = table[0]["columns"]
+
+    def line(name: str, cells: list[str], seeds: list[int] | None = None) -> str:
+        if seeds is not None and len(set(seeds)) > 1:
+            cells = [f"{c} ({n})" if n else c for c, n in zip(cells, seeds, strict=True)]
+        elif seeds is not None:
+            name = f"{name} ({seeds[0]} seed{'s' if seeds[0] != 1 else ''})"
+        return f"| {name} | " + " | ".join(cells) + " |"
+
+    def runs(t: dict) -> list[int]:
+        return [o["runs"] for o in t["ours"]]
+
+    def test(o: dict) -> str:
+        if o["runs"] == 0:
+            return "–"
+        return "/" if o["failed"] else pm(o["test_acc"], o["test_acc_std"])
+
+    def train(o: dict) -> str:
+        return "–" if o["runs"] == 0 else f"{o['train_acc']:.3f}"
+
+    def paired(q: dict) -> str:
+        if q["test_diff_mean"] is None:
+            return "–"
+        sd = "" if q["test_diff_std"] is None else f" ± {q['test_diff_std']:.4f}"
+        return f"{q['test_diff_mean']:+.4f}{sd}"
+
+    lines = [
+        "Final test accuracy after 50 epochs, mean ± sample sd over the seeds that have ended "
+        "(their number in brackets); *paired*: the variant minus ours on the same seeds (same "
+        "init, same batches).",
+        "",
+        "| row | " + " | ".join(f"λ_c = {c:g}" for c in cols) + " |",
+        "| --- |" + " --- |" * len(cols),
+    ]
+    for base in dict.fromkeys(q["compared_with"] for q in pairs):
+        b = rows[base]
+        paper = ["/" if p is None else f"{p['test_acc']:.4f}" for p in b["paper"]]
+        lines.append(line(f"**{base}**, the paper", paper))
+        lines.append(line(f"{base}, ours", [test(o) for o in b["ours"]], runs(b)))
+        for t in (t for t in table if t["paper_row"] == base and t is not b):
+            qs = [diff[(t["row"], c)] for c in cols]
+            lines.append(line(t["row"], [test(o) for o in t["ours"]], runs(t)))
+            lines.append(line("↳ its training accuracy", [train(o) for o in t["ours"]]))
+            lines.append(
+                line("↳ − ours, paired", [paired(q) for q in qs], [q["seeds"] for q in qs])
+            )
+    return "\n".join(lines) + "\n"
+
+
+#: Pages outside ``figures/`` that show the published rows at a glance, between the markers
+#: ``<!-- 05_table2_paper_published glance -->`` and its end: the replot of the committed
+#: logs rewrites them (``tests/test_tutorials_lib.py`` checks they hold its numbers).
+GLANCE_PAGES = [common.ROOT / "docs" / "claims" / "A2.md"]
+
+
+def write_glance(args, text: str) -> list[Path]:
+    """Put the glance table in ``figures/05_table2.md`` (or beside the figure) and, for the
+    paper's grid read from the committed logs into ``figures/``, in :data:`GLANCE_PAGES`."""
+    if not text:
+        return []
+    name, fig = out_name(args), common.figure_dir(args)
+    written = [notes.write_block(fig, f"{NAME}.md", name, text, kind="glance")]
+    if Path(fig).resolve() == (common.ROOT / "figures").resolve():
+        for page in GLANCE_PAGES:
+            if f"<!-- {name} glance -->" in page.read_text(encoding="utf-8"):
+                written.append(notes.write_block(page.parent, page.name, name, text, kind="glance"))
+    return written
+
+
 def write_cells(args, text: str) -> Path:
     """Put the Markdown between the markers ``<!-- <name> cells -->`` and ``<!-- end <name>
     cells -->`` of ``figures/05_table2.md`` when that file (in the figure folder) has them;
