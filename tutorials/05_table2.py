@@ -36,8 +36,8 @@ Settings
   ``<name>_cells.md`` beside the figure.
 - ``--authors-solver``: the rows SIBP η = 1 and 10 with the authors' inner solver
   (``solver="ncg_authors"``, ``docs/conventions.md §5``), paired with our NCG seed by seed.
-- ``--proxprop-cg``: the rows ProxBP η = 0.1 with ProxProp's published CG (1 and 5
-  iterations, ``docs/published_codes.md``), paired with our exact ProxBP seed by seed.
+- ``--proxprop-cg``: the rows ProxBP η = 0.1 with ProxProp's published CG (1, 3 and
+  5 iterations, ``docs/published_codes.md``), paired with our exact ProxBP seed by seed.
   With either flag the table holds the published codes' rows and the rows of ours they
   change, written as ``<name>_published.*`` (block ``<!-- 05_table2_paper_published cells
   -->`` with ``--paper``), beside the 25-cell table, not over it.
