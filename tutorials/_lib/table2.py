@@ -23,7 +23,8 @@ LRS = [100.0, 10.0, 1.0, 0.1, 0.01]
 LAMS = [100.0, 10.0, 1.0, 0.1, 0.01]
 SIBP_ETAS = [10.0, 1.0, 0.1]
 AUTHORS_ETAS = [10.0, 1.0]  # the --authors-solver rows
-PROXPROP_CG_ITERS = [1, 3, 5]  # the --proxprop-cg rows: ProxProp's default CG-1; CG-3 and CG-5, which its paper also ran
+#: The --proxprop-cg rows: ProxProp's default CG-1; CG-3 and CG-5, which its paper also ran.
+PROXPROP_CG_ITERS = [1, 3, 5]
 PROX_ETA = 0.1
 BATCH = 100
 CHANCE = 0.2  # training accuracy below this (10 classes) counts as a failed run
