@@ -39,14 +39,19 @@ def layer_problem(z: dict, K: int, c: int):
     return A, T, theta0, float(z[f"layer{K}_tau"][c]) / 2, z[f"layer{K}_X"][c].T
 
 
-def proxbp_step(z: dict, c: int, **solver):
+def proxbp_step(z: dict, c: int, xp=None, **solver):
     """Our step on the file's problem in case c: ``ProxBP(eta=ℓ, lam=τ/2, last_layer=
-    "gradient")`` (docs/conventions.md §4), and the start and the peer's parameters."""
+    "gradient")`` (docs/conventions.md §4), run on the backend ``xp`` (NumPy by default;
+    float64), and the start and the peer's parameters, all as NumPy arrays."""
+    xp = xp or B.get_backend("numpy")
+    a = lambda x: B.asarray(x, xp, "float64")  # noqa: E731
     L = len(z["sizes"]) - 1
     net = MLP([int(s) for s in z["sizes"]], activation="relu", loss="cross_entropy")
     params = [(z[f"W{i}"], z[f"b{i}"]) for i in range(1, L + 1)]
+    start = [(a(W), a(b)) for W, b in params]
     m = ProxBP(eta=float(z["lr"][c]), lam=float(z["tau"][c]) / 2, last_layer="gradient", **solver)
-    new, _ = m.step(net, params, m.init(net, params), z["X"], z["Y"])
+    new, _ = m.step(net, start, m.init(net, start), a(z["X"]), a(z["Y"]))
+    new = [(B.to_numpy(W), B.to_numpy(b)) for W, b in new]
     peer = [(z[f"W{i}_peer"][c], z[f"b{i}_peer"][c]) for i in range(1, L + 1)]
     return params, new, peer
 
@@ -89,6 +94,14 @@ def test_cg_proxprop_step_equals_the_published_prox_cgN_step_and_cg_does_not(nam
         assert max(errs) <= TOL, (c, errs)
         worst_cg = max(worst_cg, *step_errors(*proxbp_step(z, c, solver="cg", iters=N)))
     assert worst_cg > 1e-3  # textbook CG on the whole matrix is another algorithm
+
+
+@pytest.mark.parametrize("name", CG_FILES)
+def test_cg_proxprop_step_equals_the_published_step_on_every_backend(xp, name):
+    z = load(name)
+    for c in CASES:
+        errs = step_errors(*proxbp_step(z, c, xp, solver="cg_proxprop", iters=int(z["cg_iters"])))
+        assert max(errs) <= TOL, (c, errs)
 
 
 @pytest.mark.parametrize("name", EXACT_FILES)
